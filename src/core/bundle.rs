@@ -1,0 +1,273 @@
+//! The signed, portable data bundle (the RFC's shape, signed with an `eddsa-jcs-2022` proof):
+//!
+//! ```json
+//! { "did": "did:imajin:…", "exported_at": "2026-03-09T16:45:00Z", "node": "jin.imajin.ai",
+//!   "sections": { "media": {"assets": [...]}, ... },
+//!   "log": { "length": 1234, "head": "<hex SHA-256 of the last log entry>" },
+//!   "proof": { ... } }
+//! ```
+//!
+//! A bundle verifies when its proof verifies **and** the bundle's `did` is bound to the key that signed
+//! it. A `did:imajin` that does not encode a key cannot be bound offline and is reported as
+//! `DID_UNVERIFIABLE`, never accepted.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::did::{self, DidKey};
+use super::error::{excerpt, Error, Result};
+use super::keys::Keypair;
+use super::proof;
+
+/// The log head of an empty log: 64 zero hex digits.
+pub const GENESIS_HEAD: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The bundle's commitment to the append log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogCommitment {
+    /// Number of entries in the log.
+    pub length: u64,
+    /// Lowercase hex SHA-256 of the last entry ([`GENESIS_HEAD`] for an empty log).
+    pub head: String,
+}
+
+/// An unsigned bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// The owner's DID.
+    pub did: String,
+    /// When the bundle was assembled (XML Schema dateTime, UTC).
+    pub exported_at: String,
+    /// The node (or vault) that assembled it.
+    pub node: String,
+    /// Section name → section object. Open-ended: plugin services bring their own sections.
+    pub sections: Map<String, Value>,
+    /// The append-log commitment.
+    pub log: LogCommitment,
+}
+
+impl Bundle {
+    /// Checks the bundle's shape (not its proof) and reads it from a JSON value.
+    pub fn from_value(value: &Value) -> Result<Self> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| Error::BundleMalformed("a bundle is a JSON object".into()))?;
+        for key in ["did", "exported_at", "node", "sections", "log"] {
+            if !map.contains_key(key) {
+                return Err(Error::BundleMalformed(format!("missing member {key:?}")));
+            }
+        }
+        let field_str = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::BundleMalformed(format!("{key} must be a string")))
+        };
+        let did = field_str("did")?;
+        did::decode(did)?;
+        proof::check_datetime(field_str("exported_at")?)
+            .map_err(|_| Error::BundleMalformed("exported_at must be a dateTime".into()))?;
+        field_str("node")?;
+        let sections = map
+            .get("sections")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::BundleMalformed("sections must be an object".into()))?;
+        if let Some((name, _)) = sections.iter().find(|(_, v)| !v.is_object()) {
+            return Err(Error::BundleMalformed(format!(
+                "section {} must be an object",
+                excerpt(name)
+            )));
+        }
+        let log: LogCommitment = map
+            .get("log")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| Error::BundleMalformed(format!("log: {e}")))?
+            .ok_or_else(|| Error::BundleMalformed("missing member \"log\"".into()))?;
+        if log.head.len() != 64
+            || !log
+                .head
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(Error::BundleMalformed(
+                "log.head must be 64 lowercase hex digits".into(),
+            ));
+        }
+        if let Some(extra) = map.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "did" | "exported_at" | "node" | "sections" | "log" | "proof"
+            )
+        }) {
+            return Err(Error::BundleMalformed(format!(
+                "unknown member {}",
+                excerpt(extra)
+            )));
+        }
+        serde_json::from_value(Value::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "proof")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ))
+        .map_err(|e| Error::BundleMalformed(e.to_string()))
+    }
+
+    /// The bundle as a JSON value (unsigned).
+    pub fn to_value(&self) -> Result<Value> {
+        serde_json::to_value(self).map_err(|e| Error::BundleMalformed(e.to_string()))
+    }
+
+    /// Signs the bundle with the owner's key. The key must be the one the bundle's DID names.
+    pub fn sign(&self, keypair: &Keypair, created: &str) -> Result<Value> {
+        check_binding(&self.did, &keypair.public_key())?;
+        proof::sign(self.to_value()?, keypair, created)
+    }
+}
+
+/// What a successful bundle verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleVerified {
+    /// The bundle's DID, bound to the signing key.
+    pub did: String,
+    /// The proof's verification method.
+    pub verification_method: String,
+}
+
+/// Verifies a signed bundle: shape, proof, and the binding of its DID to the signing key.
+pub fn verify_bundle(value: &Value) -> Result<BundleVerified> {
+    let bundle = Bundle::from_value(value)?;
+    let verified = proof::verify(value)?;
+    check_binding(&bundle.did, &verified.public_key)?;
+    Ok(BundleVerified {
+        did: bundle.did,
+        verification_method: verified.verification_method,
+    })
+}
+
+/// Checks that `did` names `public_key`.
+pub fn check_binding(did_text: &str, public_key: &[u8; 32]) -> Result<()> {
+    match did::decode(did_text)? {
+        DidKey::Bound(key) if key == *public_key => Ok(()),
+        DidKey::Bound(_) => Err(Error::DidMismatch(format!(
+            "{} is not the DID of the signing key {}",
+            excerpt(did_text),
+            did::encode(public_key, did::Method::Key)
+        ))),
+        DidKey::Unbound => Err(Error::DidUnverifiable(format!(
+            "{} does not encode a key, so its binding to {} cannot be checked offline",
+            excerpt(did_text),
+            did::encode(public_key, did::Method::Key)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CREATED: &str = "2026-03-09T16:45:00Z";
+
+    fn bundle_for(did: &str) -> Bundle {
+        let value = json!({
+            "did": did,
+            "exported_at": CREATED,
+            "node": "jin.imajin.ai",
+            "sections": {
+                "media": {"assets": [{"id": "asset_1", "filename": "café.jpg", "size": 1024}]},
+                "events": {"tickets": []},
+                "identity": {"attestations": [], "tier": "established"}
+            },
+            "log": {"length": 0, "head": GENESIS_HEAD}
+        });
+        Bundle::from_value(&value).unwrap()
+    }
+
+    #[test]
+    fn signed_bundle_verifies_and_binds_did() {
+        let kp = Keypair::from_seed(&[5u8; 32]);
+        for did in [kp.did(), kp.did_key()] {
+            let signed = bundle_for(&did).sign(&kp, CREATED).unwrap();
+            let verified = verify_bundle(&signed).unwrap();
+            assert_eq!(verified.did, did);
+        }
+    }
+
+    #[test]
+    fn another_key_is_a_mismatch() {
+        let owner = Keypair::from_seed(&[5u8; 32]);
+        let other = Keypair::from_seed(&[6u8; 32]);
+        let bundle = bundle_for(&owner.did());
+        assert_eq!(
+            bundle.sign(&other, CREATED).unwrap_err().code(),
+            "DID_MISMATCH"
+        );
+        // Signed by `other` as a plain document: the proof is valid, the binding is not.
+        let signed = proof::sign(bundle.to_value().unwrap(), &other, CREATED).unwrap();
+        assert_eq!(verify_bundle(&signed).unwrap_err().code(), "DID_MISMATCH");
+    }
+
+    #[test]
+    fn handle_did_is_not_verifiable_offline() {
+        let kp = Keypair::from_seed(&[5u8; 32]);
+        let bundle = bundle_for("did:imajin:alice");
+        let signed = proof::sign(bundle.to_value().unwrap(), &kp, CREATED).unwrap();
+        assert_eq!(
+            verify_bundle(&signed).unwrap_err().code(),
+            "DID_UNVERIFIABLE"
+        );
+    }
+
+    #[test]
+    fn tampered_bundle_fails() {
+        let kp = Keypair::from_seed(&[5u8; 32]);
+        let mut signed = bundle_for(&kp.did()).sign(&kp, CREATED).unwrap();
+        signed["sections"]["media"]["assets"][0]["size"] = json!(1025);
+        assert_eq!(
+            verify_bundle(&signed).unwrap_err().code(),
+            "SIGNATURE_INVALID"
+        );
+    }
+
+    #[test]
+    fn shape_errors() {
+        let kp = Keypair::from_seed(&[5u8; 32]);
+        let good = bundle_for(&kp.did()).to_value().unwrap();
+        let mutations: Vec<(&str, Value)> = vec![
+            ("did", json!(5)),
+            ("exported_at", json!("soon")),
+            ("sections", json!([])),
+            ("log", json!({"length": 1})),
+            ("log", json!({"length": -1, "head": GENESIS_HEAD})),
+            ("log", json!({"length": 0, "head": "XYZ"})),
+            ("extra", json!(1)),
+        ];
+        for (key, value) in mutations {
+            let mut bad = good.clone();
+            bad[key] = value.clone();
+            assert_eq!(
+                Bundle::from_value(&bad).unwrap_err().code(),
+                "BUNDLE_MALFORMED",
+                "{key}={value}"
+            );
+        }
+        let mut bad = good.clone();
+        bad["sections"]["media"] = json!([1]);
+        assert_eq!(
+            Bundle::from_value(&bad).unwrap_err().code(),
+            "BUNDLE_MALFORMED"
+        );
+        let mut bad = good.clone();
+        bad["did"] = json!("did:web:x");
+        assert_eq!(Bundle::from_value(&bad).unwrap_err().code(), "INVALID_DID");
+        let mut missing = good;
+        missing.as_object_mut().unwrap().remove("node");
+        assert_eq!(
+            Bundle::from_value(&missing).unwrap_err().code(),
+            "BUNDLE_MALFORMED"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The target-independent, sans-IO core of the vault. Nothing here performs I/O or knows about
+//! JavaScript: the browser binding (`src/wasm`) and the reference node both build on it.
+
+pub mod bundle;
+pub mod canonical;
+pub mod did;
+pub mod error;
+pub mod keys;
+pub mod proof;
+
+pub use error::{Error, Result};
