@@ -1,0 +1,61 @@
+# bundle-vault — the two commands are `make run` and `make test`; both install what is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# npm's binaryen wasm-opt first (wasm-pack uses the wasm-opt it finds on PATH), then cargo's binaries.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+
+HOST ?= 127.0.0.1
+APP_PORT ?= 8080
+
+.PHONY: help setup build build-node-pkg run serve test lint test-native test-browser test-node test-e2e clean
+
+help:
+	@echo "make run    build the package and serve the app on http://$(HOST):$(APP_PORT)"
+	@echo "make test   every test layer: lint, native, browser (wasm-pack), Node package, end to end"
+
+setup:
+	@tools/setup.sh
+
+## The npm package for browsers (release build, wasm-opt optimized) in pkg/, with its size.
+build: setup
+	wasm-pack build --release --target web --out-dir pkg --out-name bundle_vault
+	@node tools/size.mjs pkg/bundle_vault_bg.wasm
+
+## The same package for Node.js (a verifier for node operators) in pkg-node/.
+build-node-pkg: setup
+	wasm-pack build --release --target nodejs --out-dir pkg-node --out-name bundle_vault
+
+run: build
+	node tools/serve.mjs --host $(HOST) --port $(APP_PORT)
+
+serve:
+	node tools/serve.mjs --host $(HOST) --port $(APP_PORT)
+
+test: setup lint test-native test-browser test-node test-e2e
+	@echo "make test: every layer passed"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+test-native:
+	cargo test --workspace
+
+## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues).
+test-browser: setup
+	wasm-pack test --headless --chrome -- --test web
+
+test-node: build-node-pkg
+	node --test tests/node/
+
+## The release build in headless Chromium: the page of www/ driven by playwright-core.
+test-e2e: build
+	node --test tests/e2e/
+
+clean:
+	cargo clean
+	rm -rf pkg pkg-node

@@ -1,0 +1,69 @@
+//! JSON values across the boundary, moved in bulk as text.
+//!
+//! Coming in, a JavaScript value is serialized by the engine's own `JSON.stringify` (fast, and it
+//! refuses cycles and BigInt) with a replacer that refuses non-finite numbers, which `JSON.stringify`
+//! would otherwise turn into `null` silently. The text then goes through the core's strict parser,
+//! which checks depth, unsafe integers and duplicate keys. Going out, the core's JSON text is turned
+//! into objects by `JSON.parse`.
+
+use js_sys::Reflect;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::core::{canonical, Error, Result};
+
+#[wasm_bindgen(inline_js = r#"
+const refuseNonFinite = (key, value) => {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    const error = new RangeError(`${value} at ${key === "" ? "the top level" : JSON.stringify(key)} is not a finite number`);
+    error.code = "UNSAFE_NUMBER";
+    throw error;
+  }
+  return value;
+};
+export function toJsonText(value) {
+  try {
+    const text = JSON.stringify(value, refuseNonFinite);
+    return text === undefined ? { code: "INVALID_JSON", message: `${typeof value} is not a JSON value` } : text;
+  } catch (error) {
+    const deep = error instanceof RangeError && /call stack/i.test(error.message);
+    return { code: deep ? "TOO_DEEP" : error.code ?? "INVALID_JSON", message: String(error.message) };
+  }
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = toJsonText)]
+    fn to_json_text(value: &JsValue) -> JsValue;
+}
+
+/// The JSON text of a JavaScript value, or the typed reason it has none.
+pub fn text_of(value: &JsValue) -> Result<String> {
+    let out = to_json_text(value);
+    if let Some(text) = out.as_string() {
+        return Ok(text);
+    }
+    let field = |name: &str| {
+        Reflect::get(&out, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    let message = field("message");
+    Err(match field("code").as_str() {
+        "UNSAFE_NUMBER" => Error::UnsafeNumber(message),
+        "TOO_DEEP" => Error::TooDeep(canonical::MAX_DEPTH),
+        _ => Error::InvalidJson(message),
+    })
+}
+
+/// A JavaScript value read strictly into a core JSON value.
+pub fn value_of(value: &JsValue) -> Result<Value> {
+    canonical::parse(&text_of(value)?)
+}
+
+/// A core JSON value as a JavaScript value.
+pub fn to_js(value: &Value) -> Result<JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| Error::InvalidJson(e.to_string()))?;
+    js_sys::JSON::parse(&text)
+        .map_err(|_| Error::InvalidJson("JSON.parse refused the output".into()))
+}
