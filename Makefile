@@ -40,7 +40,7 @@ test: setup lint test-native test-browser test-node test-e2e
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --lib --tests --target wasm32-unknown-unknown -- -D warnings
 
 test-native:
 	cargo test --workspace

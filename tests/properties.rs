@@ -1,6 +1,7 @@
 //! Property tests of the core: sign→verify holds, any change to any value of a signed document breaks
 //! verification, and canonicalization is idempotent and independent of key order and spacing.
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used)]
 
 use bundle_vault::core::{canonical, keys::Keypair, proof};
 use proptest::prelude::*;

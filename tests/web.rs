@@ -1,6 +1,7 @@
 //! Browser tests: the crate compiled to wasm32 and run in headless Chromium by
 //! `wasm-pack test --headless --chrome -- --test web` (real `crypto.getRandomValues`, real JS objects).
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
 
 use bundle_vault::wasm::{self, keypair::Keypair};
 use js_sys::{Array, Object, Reflect, JSON};
