@@ -54,6 +54,12 @@ pub enum Error {
     /// The platform's randomness source failed.
     #[error("randomness unavailable: {0}")]
     Randomness(String),
+    /// The passphrase does not open the key (or the sealed key was altered).
+    #[error("wrong passphrase, or the sealed key was altered")]
+    BadPassphrase,
+    /// A key backup that is neither the vault's sealed format nor the platform's plain backup file.
+    #[error("malformed key backup: {0}")]
+    KeyBackupMalformed(String),
 }
 
 impl Error {
@@ -74,6 +80,8 @@ impl Error {
             Error::DidUnverifiable(_) => "DID_UNVERIFIABLE",
             Error::BundleMalformed(_) => "BUNDLE_MALFORMED",
             Error::Randomness(_) => "RANDOMNESS",
+            Error::BadPassphrase => "BAD_PASSPHRASE",
+            Error::KeyBackupMalformed(_) => "KEY_BACKUP_MALFORMED",
         }
     }
 
@@ -93,6 +101,8 @@ impl Error {
         "DID_UNVERIFIABLE",
         "BUNDLE_MALFORMED",
         "RANDOMNESS",
+        "BAD_PASSPHRASE",
+        "KEY_BACKUP_MALFORMED",
     ];
 }
 
@@ -132,6 +142,8 @@ mod tests {
             Error::DidUnverifiable(String::new()),
             Error::BundleMalformed(String::new()),
             Error::Randomness(String::new()),
+            Error::BadPassphrase,
+            Error::KeyBackupMalformed(String::new()),
         ];
         let codes: Vec<&str> = samples.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);

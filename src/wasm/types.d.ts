@@ -13,7 +13,9 @@ export type VaultErrorCode =
   | "DID_MISMATCH"
   | "DID_UNVERIFIABLE"
   | "BUNDLE_MALFORMED"
-  | "RANDOMNESS";
+  | "RANDOMNESS"
+  | "BAD_PASSPHRASE"
+  | "KEY_BACKUP_MALFORMED";
 
 /** Every error this package throws: a real `Error` with `name === "VaultError"` and a stable `code`. */
 export interface VaultError extends Error {
