@@ -57,6 +57,9 @@ pub enum Error {
     /// The passphrase does not open the key (or the sealed key was altered).
     #[error("wrong passphrase, or the sealed key was altered")]
     BadPassphrase,
+    /// The append log's hash chain does not hold.
+    #[error("append log broken: {0}")]
+    LogBroken(String),
     /// A key backup that is neither the vault's sealed format nor the platform's plain backup file.
     #[error("malformed key backup: {0}")]
     KeyBackupMalformed(String),
@@ -82,6 +85,7 @@ impl Error {
             Error::Randomness(_) => "RANDOMNESS",
             Error::BadPassphrase => "BAD_PASSPHRASE",
             Error::KeyBackupMalformed(_) => "KEY_BACKUP_MALFORMED",
+            Error::LogBroken(_) => "LOG_BROKEN",
         }
     }
 
@@ -103,6 +107,7 @@ impl Error {
         "RANDOMNESS",
         "BAD_PASSPHRASE",
         "KEY_BACKUP_MALFORMED",
+        "LOG_BROKEN",
     ];
 }
 
@@ -144,6 +149,7 @@ mod tests {
             Error::Randomness(String::new()),
             Error::BadPassphrase,
             Error::KeyBackupMalformed(String::new()),
+            Error::LogBroken(String::new()),
         ];
         let codes: Vec<&str> = samples.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);

@@ -6,6 +6,7 @@ pub mod canonical;
 pub mod did;
 pub mod error;
 pub mod keys;
+pub mod log;
 pub mod proof;
 
 pub use error::{Error, Result};

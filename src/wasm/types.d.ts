@@ -15,7 +15,8 @@ export type VaultErrorCode =
   | "BUNDLE_MALFORMED"
   | "RANDOMNESS"
   | "BAD_PASSPHRASE"
-  | "KEY_BACKUP_MALFORMED";
+  | "KEY_BACKUP_MALFORMED"
+  | "LOG_BROKEN";
 
 /** Every error this package throws: a real `Error` with `name === "VaultError"` and a stable `code`. */
 export interface VaultError extends Error {
