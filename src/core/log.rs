@@ -174,12 +174,12 @@ mod tests {
     #[test]
     fn any_edit_of_history_is_detected() {
         let (_, entries) = log(4);
-        let edits: Vec<Box<dyn Fn(&mut LogEntry)>> = vec![
-            Box::new(|e| e.t += 1),
-            Box::new(|e| e.op = "tickets.delete".into()),
-            Box::new(|e| e.reference.push('x')),
-            Box::new(|e| e.item_hash = "0".repeat(64)),
-            Box::new(|e| e.context = Some("work".into())),
+        let edits: [fn(&mut LogEntry); 5] = [
+            |e| e.t += 1,
+            |e| e.op = "tickets.delete".into(),
+            |e| e.reference.push('x'),
+            |e| e.item_hash = "0".repeat(64),
+            |e| e.context = Some("work".into()),
         ];
         for edit in edits {
             let mut tampered = entries.clone();
