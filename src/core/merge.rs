@@ -83,6 +83,7 @@ pub fn item_hash(
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -111,8 +112,8 @@ mod tests {
         } else {
             (old, a)
         };
-        assert_eq!(decide(Some(&lo), &hi).1, true);
-        assert_eq!(decide(Some(&hi), &lo).1, false);
+        assert!(decide(Some(&lo), &hi).1);
+        assert!(!decide(Some(&hi), &lo).1);
     }
 
     #[test]
