@@ -134,7 +134,9 @@ mod tests {
     }
 
     /// Applies versions in order; returns the stored state and the visible live set.
-    fn merge_all(versions: &[(u8, Version)]) -> (HashMap<u8, Version>, Vec<(u8, [u8; 32])>) {
+    type Live = Vec<(u8, [u8; 32])>;
+
+    fn merge_all(versions: &[(u8, Version)]) -> (HashMap<u8, Version>, Live) {
         let mut state: HashMap<u8, Version> = HashMap::new();
         for (id, v) in versions {
             let (_, store) = decide(state.get(id), v);
