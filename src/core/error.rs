@@ -57,6 +57,9 @@ pub enum Error {
     /// The passphrase does not open the key (or the sealed key was altered).
     #[error("wrong passphrase, or the sealed key was altered")]
     BadPassphrase,
+    /// An export page (or another document from a node) that breaks the protocol's rules.
+    #[error("malformed export: {0}")]
+    ExportMalformed(String),
     /// The append log's hash chain does not hold.
     #[error("append log broken: {0}")]
     LogBroken(String),
@@ -86,6 +89,7 @@ impl Error {
             Error::BadPassphrase => "BAD_PASSPHRASE",
             Error::KeyBackupMalformed(_) => "KEY_BACKUP_MALFORMED",
             Error::LogBroken(_) => "LOG_BROKEN",
+            Error::ExportMalformed(_) => "EXPORT_MALFORMED",
         }
     }
 
@@ -108,6 +112,7 @@ impl Error {
         "BAD_PASSPHRASE",
         "KEY_BACKUP_MALFORMED",
         "LOG_BROKEN",
+        "EXPORT_MALFORMED",
     ];
 }
 
@@ -150,6 +155,7 @@ mod tests {
             Error::BadPassphrase,
             Error::KeyBackupMalformed(String::new()),
             Error::LogBroken(String::new()),
+            Error::ExportMalformed(String::new()),
         ];
         let codes: Vec<&str> = samples.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);

@@ -16,7 +16,8 @@ export type VaultErrorCode =
   | "RANDOMNESS"
   | "BAD_PASSPHRASE"
   | "KEY_BACKUP_MALFORMED"
-  | "LOG_BROKEN";
+  | "LOG_BROKEN"
+  | "EXPORT_MALFORMED";
 
 /** Every error this package throws: a real `Error` with `name === "VaultError"` and a stable `code`. */
 export interface VaultError extends Error {
