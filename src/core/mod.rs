@@ -9,5 +9,6 @@ pub mod keys;
 pub mod log;
 pub mod merge;
 pub mod proof;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -1,0 +1,454 @@
+//! The vault's storage model, independent of where the bytes live (IndexedDB in the browser).
+//!
+//! Storage is append-only, in **commits**: merging one export page produces at most one commit of three
+//! records, written in one transaction together with the service's cursor:
+//! - *heads*: for each stored item version, `[collection, id, updated_at, deleted, hash]`;
+//! - *bodies*: the versions' `data`, aligned with the heads (`null` for tombstones);
+//! - *log*: the append-log entries of the visible changes.
+//!
+//! A commit never rewrites an earlier one, so the cost of a pull is proportional to what changed (IndexedDB
+//! pays per record far more than per byte), and nothing written before can be damaged by a failed write.
+//! The in-memory [`Store`] index (which version of each item is current, and where its body is) is
+//! rebuilt at open from the heads and log records alone, without reading bodies; the log chain is
+//! verified on the way.
+//!
+//! [`Store::stage`] computes a commit without changing the store; [`Store::apply`] makes it current once the
+//! transaction that wrote it has completed. A failed write therefore leaves the store as it was.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::bundle::Bundle;
+use super::error::{excerpt, Error, Result};
+use super::log::{Chain, Change, LogEntry};
+use super::merge::{self, Outcome, Version};
+
+/// An item version arriving from an export page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// Collection within the section.
+    pub collection: String,
+    /// Item id, unique within the collection.
+    pub id: String,
+    /// Protocol timestamp of this version.
+    pub updated_at: String,
+    /// Tombstone?
+    pub deleted: bool,
+    /// The item's data (`null` for a tombstone).
+    pub data: Value,
+}
+
+/// One stored item version in a heads record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head(pub String, pub String, pub String, pub bool, pub String);
+
+/// The heads record of a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadsRecord {
+    /// The service the items came from.
+    pub service: String,
+    /// The bundle section they belong to.
+    pub section: String,
+    /// `[collection, id, updated_at, deleted, hex hash]` per stored version.
+    pub rows: Vec<Head>,
+}
+
+/// Per-service counts of what a merge did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    /// New live items.
+    pub added: u64,
+    /// Newer versions of live items.
+    pub updated: u64,
+    /// Live items removed by tombstones.
+    pub deleted: u64,
+    /// Versions that changed nothing visible.
+    pub unchanged: u64,
+}
+
+impl MergeReport {
+    /// Adds another report's counts.
+    pub fn add(&mut self, other: &MergeReport) {
+        self.added += other.added;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// A commit computed by [`Store::stage`], to be written and then [`Store::apply`]'d.
+#[derive(Debug, Clone)]
+pub struct StagedCommit {
+    /// The commit's number (its key in every store).
+    pub number: u64,
+    /// What is stored.
+    pub heads: HeadsRecord,
+    /// The stored versions' data, aligned with `heads.rows`.
+    pub bodies: Vec<Value>,
+    /// The log entries this commit appends.
+    pub entries: Vec<LogEntry>,
+    /// What the merge did.
+    pub report: MergeReport,
+    chain: Chain,
+    versions: Vec<Version>,
+}
+
+impl StagedCommit {
+    /// Whether the commit stores nothing (only the cursor then needs saving).
+    pub fn is_empty(&self) -> bool {
+        self.heads.rows.is_empty()
+    }
+    /// The heads record as JSON text.
+    pub fn heads_json(&self) -> Result<String> {
+        to_json(&self.heads)
+    }
+    /// The bodies record as JSON text.
+    pub fn bodies_json(&self) -> Result<String> {
+        to_json(&self.bodies)
+    }
+    /// The log record as JSON text.
+    pub fn log_json(&self) -> Result<String> {
+        to_json(&self.entries)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    version: Version,
+    commit: u64,
+    pos: u32,
+}
+
+type Collections = HashMap<String, HashMap<String, Slot>>;
+
+/// The in-memory index of the vault's items and the end of its log.
+#[derive(Debug, Default)]
+pub struct Store {
+    sections: HashMap<String, Collections>,
+    chain: Chain,
+    next_commit: u64,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Self {
+        Store::default()
+    }
+
+    /// The log's end.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The number the next commit gets.
+    pub fn next_commit(&self) -> u64 {
+        self.next_commit
+    }
+
+    /// Replays a stored commit at open: its heads and log records, in commit order. Verifies the log chain.
+    pub fn load_commit(&mut self, number: u64, heads_json: &str, log_json: &str) -> Result<()> {
+        if number < self.next_commit {
+            return Err(Error::LogBroken(format!("commit {number} out of order")));
+        }
+        let heads: HeadsRecord = serde_json::from_str(heads_json)
+            .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
+        let entries: Vec<LogEntry> = serde_json::from_str(log_json)
+            .map_err(|e| Error::LogBroken(format!("commit {number} log: {e}")))?;
+        self.chain.extend_verified(&entries)?;
+        let collections = self.sections.entry(heads.section).or_default();
+        for (pos, Head(collection, id, updated_at, deleted, hash)) in
+            heads.rows.into_iter().enumerate()
+        {
+            let hash = decode_hash(&hash)
+                .map_err(|_| Error::LogBroken(format!("commit {number} row {pos}: bad hash")))?;
+            let version = Version {
+                updated_at,
+                deleted,
+                hash,
+            };
+            let items = collections.entry(collection).or_default();
+            let (_, store) = merge::decide(items.get(&id).map(|s| &s.version), &version);
+            if store {
+                let pos =
+                    u32::try_from(pos).map_err(|_| Error::LogBroken("commit too large".into()))?;
+                items.insert(
+                    id,
+                    Slot {
+                        version,
+                        commit: number,
+                        pos,
+                    },
+                );
+            }
+        }
+        self.next_commit = number + 1;
+        Ok(())
+    }
+
+    /// Checks the end of the reloaded log against the head recorded beside it.
+    pub fn check_head(&self, recorded: &Chain) -> Result<()> {
+        if self.chain == *recorded {
+            Ok(())
+        } else {
+            Err(Error::LogBroken(format!(
+                "the log ends at entry {} with head {}, but {} entries with head {} were recorded",
+                self.chain.length, self.chain.head, recorded.length, recorded.head
+            )))
+        }
+    }
+
+    /// Merges one export page of `service` (bundle section `section`) without changing the store.
+    /// `t` is the current time in Unix seconds, for the log. Refuses a page that names an item twice.
+    pub fn stage(
+        &self,
+        service: &str,
+        section: &str,
+        items: Vec<Incoming>,
+        t: u64,
+    ) -> Result<StagedCommit> {
+        let mut seen = HashSet::with_capacity(items.len());
+        let mut chain = self.chain.clone();
+        let mut staged = StagedCommit {
+            number: self.next_commit,
+            heads: HeadsRecord {
+                service: service.to_owned(),
+                section: section.to_owned(),
+                rows: Vec::new(),
+            },
+            bodies: Vec::new(),
+            entries: Vec::new(),
+            report: MergeReport::default(),
+            chain: Chain::default(),
+            versions: Vec::new(),
+        };
+        let current = self.sections.get(section);
+        for item in items {
+            if !seen.insert((item.collection.clone(), item.id.clone())) {
+                return Err(Error::ExportMalformed(format!(
+                    "item {}/{} appears twice in one page",
+                    excerpt(&item.collection),
+                    excerpt(&item.id)
+                )));
+            }
+            let hash = merge::item_hash(
+                &item.collection,
+                &item.id,
+                &item.updated_at,
+                item.deleted,
+                &item.data,
+            )?;
+            let version = Version {
+                updated_at: item.updated_at,
+                deleted: item.deleted,
+                hash,
+            };
+            let existing = current
+                .and_then(|c| c.get(&item.collection))
+                .and_then(|c| c.get(&item.id))
+                .map(|slot| &slot.version);
+            let (outcome, store) = merge::decide(existing, &version);
+            let verb = match outcome {
+                Outcome::Added => Some("add"),
+                Outcome::Updated => Some("update"),
+                Outcome::Deleted => Some("delete"),
+                Outcome::Unchanged => None,
+            };
+            match outcome {
+                Outcome::Added => staged.report.added += 1,
+                Outcome::Updated => staged.report.updated += 1,
+                Outcome::Deleted => staged.report.deleted += 1,
+                Outcome::Unchanged => staged.report.unchanged += 1,
+            }
+            if let Some(verb) = verb {
+                let context = item
+                    .data
+                    .get("context")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                staged.entries.push(chain.append(Change {
+                    t,
+                    service: service.to_owned(),
+                    op: format!("{}.{verb}", item.collection),
+                    reference: item.id.clone(),
+                    context,
+                    item_hash: hex::encode(hash),
+                })?);
+            }
+            if store {
+                staged.heads.rows.push(Head(
+                    item.collection,
+                    item.id,
+                    version.updated_at.clone(),
+                    version.deleted,
+                    hex::encode(hash),
+                ));
+                staged.bodies.push(if version.deleted {
+                    Value::Null
+                } else {
+                    item.data
+                });
+                staged.versions.push(version);
+            }
+        }
+        staged.chain = chain;
+        Ok(staged)
+    }
+
+    /// Makes a staged commit current, once it is durably written. Commits must be applied in the order
+    /// they were staged, each staged after the previous one was applied.
+    pub fn apply(&mut self, staged: StagedCommit) -> Result<()> {
+        if staged.number != self.next_commit
+            || staged
+                .entries
+                .first()
+                .is_some_and(|e| e.seq != self.chain.length)
+        {
+            return Err(Error::LogBroken("a commit was applied out of order".into()));
+        }
+        let collections = self.sections.entry(staged.heads.section).or_default();
+        for (pos, (Head(collection, id, ..), version)) in staged
+            .heads
+            .rows
+            .into_iter()
+            .zip(staged.versions)
+            .enumerate()
+        {
+            let pos =
+                u32::try_from(pos).map_err(|_| Error::LogBroken("commit too large".into()))?;
+            collections.entry(collection).or_default().insert(
+                id,
+                Slot {
+                    version,
+                    commit: staged.number,
+                    pos,
+                },
+            );
+        }
+        if !staged.entries.is_empty() {
+            self.chain = staged.chain;
+        }
+        self.next_commit = staged.number + 1;
+        Ok(())
+    }
+
+    /// Live items per section and collection (collections whose items were all deleted count 0).
+    pub fn counts(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.sections
+            .iter()
+            .map(|(section, collections)| {
+                let counts = collections
+                    .iter()
+                    .map(|(name, items)| {
+                        (
+                            name.clone(),
+                            items.values().filter(|s| !s.version.deleted).count() as u64,
+                        )
+                    })
+                    .collect();
+                (section.clone(), counts)
+            })
+            .collect()
+    }
+
+    /// Assembles the unsigned bundle from the stored commits' heads and bodies, given in any order.
+    /// Items are `{id, updated_at, data}`, sorted by id within each collection.
+    pub fn assemble<'a>(
+        &self,
+        did: &str,
+        node: &str,
+        exported_at: &str,
+        commits: impl IntoIterator<Item = (u64, &'a str, &'a str)>,
+    ) -> Result<Bundle> {
+        let mut out: BTreeMap<String, BTreeMap<String, Vec<(String, Value)>>> = BTreeMap::new();
+        for (section, collections) in &self.sections {
+            let entry = out.entry(section.clone()).or_default();
+            for name in collections.keys() {
+                entry.entry(name.clone()).or_default();
+            }
+        }
+        let mut found = 0usize;
+        for (number, heads_json, bodies_json) in commits {
+            let heads: HeadsRecord = serde_json::from_str(heads_json)
+                .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
+            let bodies: Vec<Value> = serde_json::from_str(bodies_json)
+                .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
+            if bodies.len() != heads.rows.len() {
+                return Err(Error::LogBroken(format!(
+                    "commit {number}: heads and bodies differ in length"
+                )));
+            }
+            let Some(collections) = self.sections.get(&heads.section) else {
+                continue;
+            };
+            for (pos, (Head(collection, id, updated_at, deleted, _), data)) in
+                heads.rows.into_iter().zip(bodies).enumerate()
+            {
+                let current = collections
+                    .get(&collection)
+                    .and_then(|items| items.get(&id));
+                let is_current =
+                    current.is_some_and(|slot| slot.commit == number && slot.pos as usize == pos);
+                if !is_current || deleted {
+                    continue;
+                }
+                let mut item = Map::new();
+                item.insert("id".into(), Value::String(id.clone()));
+                item.insert("updated_at".into(), Value::String(updated_at));
+                item.insert("data".into(), data);
+                found += 1;
+                out.entry(heads.section.clone())
+                    .or_default()
+                    .entry(collection)
+                    .or_default()
+                    .push((id, Value::Object(item)));
+            }
+        }
+        let live: usize = self
+            .counts()
+            .values()
+            .flat_map(|c| c.values())
+            .map(|n| *n as usize)
+            .sum();
+        if found != live {
+            return Err(Error::LogBroken(format!(
+                "{} of {live} live items have no stored body",
+                live - found.min(live)
+            )));
+        }
+        let sections = out
+            .into_iter()
+            .map(|(section, collections)| {
+                let collections: Map<String, Value> = collections
+                    .into_iter()
+                    .map(|(name, mut items)| {
+                        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        (
+                            name,
+                            Value::Array(items.into_iter().map(|(_, v)| v).collect()),
+                        )
+                    })
+                    .collect();
+                (section, Value::Object(collections))
+            })
+            .collect();
+        Ok(Bundle {
+            did: did.to_owned(),
+            exported_at: exported_at.to_owned(),
+            node: node.to_owned(),
+            sections,
+            log: self.chain.commitment(),
+        })
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::InvalidJson(e.to_string()))
+}
+
+fn decode_hash(text: &str) -> std::result::Result<[u8; 32], ()> {
+    let bytes = hex::decode(text).map_err(|_| ())?;
+    bytes.try_into().map_err(|_| ())
+}

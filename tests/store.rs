@@ -1,0 +1,257 @@
+//! The storage model: commits staged, applied, reloaded and assembled into the same bundle bytes.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used)]
+
+use bundle_vault::core::{
+    canonical,
+    store::{Incoming, Store},
+};
+use serde_json::{json, Value};
+
+fn item(collection: &str, id: &str, t: u32, data: Value) -> Incoming {
+    Incoming {
+        collection: collection.into(),
+        id: id.into(),
+        updated_at: format!("2026-01-01T00:00:{t:02}.000Z"),
+        deleted: false,
+        data,
+    }
+}
+
+fn tombstone(collection: &str, id: &str, t: u32) -> Incoming {
+    Incoming {
+        deleted: true,
+        data: Value::Null,
+        ..item(collection, id, t, Value::Null)
+    }
+}
+
+/// Stores written as the IndexedDB layer would: (number, heads, bodies, log) per non-empty commit.
+#[derive(Default)]
+struct Written(Vec<(u64, String, String, String)>);
+
+fn merge_page(
+    store: &mut Store,
+    written: &mut Written,
+    section: &str,
+    items: Vec<Incoming>,
+) -> bundle_vault::core::store::MergeReport {
+    let staged = store.stage(section, section, items, 1_709_000_000).unwrap();
+    let report = staged.report;
+    if !staged.is_empty() {
+        written.0.push((
+            staged.number,
+            staged.heads_json().unwrap(),
+            staged.bodies_json().unwrap(),
+            staged.log_json().unwrap(),
+        ));
+    }
+    store.apply(staged).unwrap();
+    report
+}
+
+fn bundle_text(store: &Store, written: &Written) -> String {
+    let bundle = store
+        .assemble(
+            "did:imajin:x",
+            "vault",
+            "2026-03-09T16:45:00Z",
+            written
+                .0
+                .iter()
+                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+        )
+        .unwrap();
+    canonical::to_canonical_string(&bundle.to_value().unwrap()).unwrap()
+}
+
+fn pages() -> Vec<(&'static str, Vec<Incoming>)> {
+    vec![
+        (
+            "chat",
+            vec![
+                item("messages", "msg_b", 1, json!({"content": "b"})),
+                item("messages", "msg_a", 1, json!({"content": "a"})),
+            ],
+        ),
+        (
+            "media",
+            vec![item("assets", "asset_1", 2, json!({"size": 10}))],
+        ),
+        (
+            "chat",
+            vec![
+                item("messages", "msg_a", 5, json!({"content": "a2"})),
+                tombstone("messages", "msg_b", 6),
+                tombstone("messages", "msg_z", 6),
+            ],
+        ),
+        (
+            "chat",
+            vec![item("messages", "msg_b", 3, json!({"content": "old copy"}))],
+        ),
+    ]
+}
+
+#[test]
+fn merge_reports_and_bundle_content() {
+    let mut store = Store::new();
+    let mut written = Written::default();
+    let reports: Vec<_> = pages()
+        .into_iter()
+        .map(|(s, items)| merge_page(&mut store, &mut written, s, items))
+        .collect();
+    assert_eq!((reports[0].added, reports[0].updated), (2, 0));
+    assert_eq!(
+        (reports[2].updated, reports[2].deleted, reports[2].unchanged),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (reports[3].added, reports[3].unchanged),
+        (0, 1),
+        "an older copy does not resurrect"
+    );
+    assert_eq!(store.counts()["chat"]["messages"], 1);
+    assert_eq!(store.counts()["media"]["assets"], 1);
+    // Log: 2 adds + 1 add + 1 update + 1 delete.
+    assert_eq!(store.chain().length, 5);
+    let bundle: Value = serde_json::from_str(&bundle_text(&store, &written)).unwrap();
+    assert_eq!(
+        bundle["sections"]["chat"]["messages"],
+        json!([{"id": "msg_a", "updated_at": "2026-01-01T00:00:05.000Z", "data": {"content": "a2"}}])
+    );
+    assert_eq!(bundle["log"]["length"], 5);
+}
+
+#[test]
+fn same_exports_in_any_order_give_the_same_bundle_sections() {
+    let mut forward = (Store::new(), Written::default());
+    for (s, items) in pages() {
+        merge_page(&mut forward.0, &mut forward.1, s, items);
+    }
+    let mut backward = (Store::new(), Written::default());
+    for (s, items) in pages().into_iter().rev() {
+        merge_page(
+            &mut backward.0,
+            &mut backward.1,
+            s,
+            items.into_iter().rev().collect(),
+        );
+    }
+    // Twice over: idempotent.
+    for (s, items) in pages() {
+        merge_page(&mut backward.0, &mut backward.1, s, items);
+    }
+    let sections = |(store, written): &(Store, Written)| {
+        let b: Value = serde_json::from_str(&bundle_text(store, written)).unwrap();
+        canonical::to_canonical_string(&b["sections"]).unwrap()
+    };
+    assert_eq!(sections(&forward), sections(&backward));
+}
+
+#[test]
+fn reload_rebuilds_the_same_state_and_verifies_the_log() {
+    let mut store = Store::new();
+    let mut written = Written::default();
+    for (s, items) in pages() {
+        merge_page(&mut store, &mut written, s, items);
+    }
+    let mut reloaded = Store::new();
+    for (n, heads, _, log) in &written.0 {
+        reloaded.load_commit(*n, heads, log).unwrap();
+    }
+    assert_eq!(reloaded.chain(), store.chain());
+    assert_eq!(reloaded.counts(), store.counts());
+    assert_eq!(
+        bundle_text(&reloaded, &written),
+        bundle_text(&store, &written)
+    );
+
+    // A tampered log record is detected at load: an entry followed by others through the chain ...
+    let mut broken = Store::new();
+    let (n, heads, _, log) = &written.0[0];
+    let tampered = log.replace("msg_b", "msg_q");
+    assert_eq!(
+        broken.load_commit(*n, heads, &tampered).unwrap_err().code(),
+        "LOG_BROKEN"
+    );
+    // ... and the last entry through the head recorded beside the log.
+    let mut last = Store::new();
+    for (i, (n, heads, _, log)) in written.0.iter().enumerate() {
+        let log = if i + 1 == written.0.len() {
+            log.replace("msg_b", "msg_q")
+        } else {
+            log.clone()
+        };
+        last.load_commit(*n, heads, &log).unwrap();
+    }
+    assert_eq!(
+        last.check_head(store.chain()).unwrap_err().code(),
+        "LOG_BROKEN"
+    );
+    reloaded.check_head(store.chain()).unwrap();
+}
+
+#[test]
+fn a_staged_commit_changes_nothing_until_applied() {
+    let mut store = Store::new();
+    let mut written = Written::default();
+    merge_page(
+        &mut store,
+        &mut written,
+        "chat",
+        vec![item("messages", "m1", 1, json!({}))],
+    );
+    let before = (store.counts(), store.chain().clone(), store.next_commit());
+    let staged = store
+        .stage(
+            "chat",
+            "chat",
+            vec![item("messages", "m2", 1, json!({}))],
+            0,
+        )
+        .unwrap();
+    drop(staged); // the write failed
+    assert_eq!(
+        (store.counts(), store.chain().clone(), store.next_commit()),
+        before
+    );
+}
+
+#[test]
+fn duplicate_ids_in_a_page_are_refused() {
+    let store = Store::new();
+    let err = store
+        .stage(
+            "chat",
+            "chat",
+            vec![
+                item("messages", "m1", 1, json!({})),
+                item("messages", "m1", 2, json!({})),
+            ],
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "EXPORT_MALFORMED");
+}
+
+#[test]
+fn a_missing_body_is_detected() {
+    let mut store = Store::new();
+    let mut written = Written::default();
+    merge_page(
+        &mut store,
+        &mut written,
+        "chat",
+        vec![item("messages", "m1", 1, json!({}))],
+    );
+    let err = store
+        .assemble(
+            "did:imajin:x",
+            "vault",
+            "2026-03-09T16:45:00Z",
+            std::iter::empty(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "LOG_BROKEN");
+}
