@@ -63,6 +63,40 @@ pub enum Error {
     /// The append log's hash chain does not hold.
     #[error("append log broken: {0}")]
     LogBroken(String),
+    /// The operation needs the key and the vault is locked.
+    #[error("the vault is locked: unlock it with the passphrase first")]
+    Locked,
+    /// The vault has no key yet.
+    #[error("the vault has no key yet: create or import one")]
+    NoKey,
+    /// The vault already has a key, and replacing it would lose it.
+    #[error("the vault already has a key ({0}); a vault holds one key")]
+    KeyExists(String),
+    /// The browser storage (IndexedDB) failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+    /// The browser refused to store more: the storage quota is used up.
+    #[error("storage quota exceeded: {0}")]
+    QuotaExceeded(String),
+    /// The node could not be reached, or the connection failed or timed out.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The node answered with an error status.
+    #[error("HTTP {status} from {url}: {message}")]
+    HttpStatus {
+        /// The HTTP status.
+        status: u16,
+        /// The URL asked.
+        url: String,
+        /// The node's message (and code, when it sent one).
+        message: String,
+    },
+    /// The node refused the DID authentication.
+    #[error("authentication failed: {0}")]
+    AuthFailed(String),
+    /// The caller aborted the operation (its `AbortSignal`).
+    #[error("aborted")]
+    Aborted,
     /// A key backup that is neither the vault's sealed format nor the platform's plain backup file.
     #[error("malformed key backup: {0}")]
     KeyBackupMalformed(String),
@@ -90,6 +124,15 @@ impl Error {
             Error::KeyBackupMalformed(_) => "KEY_BACKUP_MALFORMED",
             Error::LogBroken(_) => "LOG_BROKEN",
             Error::ExportMalformed(_) => "EXPORT_MALFORMED",
+            Error::Locked => "LOCKED",
+            Error::NoKey => "NO_KEY",
+            Error::KeyExists(_) => "KEY_EXISTS",
+            Error::Storage(_) => "STORAGE",
+            Error::QuotaExceeded(_) => "QUOTA_EXCEEDED",
+            Error::Network(_) => "NETWORK",
+            Error::HttpStatus { .. } => "HTTP_STATUS",
+            Error::AuthFailed(_) => "AUTH_FAILED",
+            Error::Aborted => "ABORTED",
         }
     }
 
@@ -113,6 +156,15 @@ impl Error {
         "KEY_BACKUP_MALFORMED",
         "LOG_BROKEN",
         "EXPORT_MALFORMED",
+        "LOCKED",
+        "NO_KEY",
+        "KEY_EXISTS",
+        "STORAGE",
+        "QUOTA_EXCEEDED",
+        "NETWORK",
+        "HTTP_STATUS",
+        "AUTH_FAILED",
+        "ABORTED",
     ];
 }
 
@@ -156,6 +208,19 @@ mod tests {
             Error::KeyBackupMalformed(String::new()),
             Error::LogBroken(String::new()),
             Error::ExportMalformed(String::new()),
+            Error::Locked,
+            Error::NoKey,
+            Error::KeyExists(String::new()),
+            Error::Storage(String::new()),
+            Error::QuotaExceeded(String::new()),
+            Error::Network(String::new()),
+            Error::HttpStatus {
+                status: 500,
+                url: String::new(),
+                message: String::new(),
+            },
+            Error::AuthFailed(String::new()),
+            Error::Aborted,
         ];
         let codes: Vec<&str> = samples.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);

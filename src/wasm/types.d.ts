@@ -17,7 +17,16 @@ export type VaultErrorCode =
   | "BAD_PASSPHRASE"
   | "KEY_BACKUP_MALFORMED"
   | "LOG_BROKEN"
-  | "EXPORT_MALFORMED";
+  | "EXPORT_MALFORMED"
+  | "LOCKED"
+  | "NO_KEY"
+  | "KEY_EXISTS"
+  | "STORAGE"
+  | "QUOTA_EXCEEDED"
+  | "NETWORK"
+  | "HTTP_STATUS"
+  | "AUTH_FAILED"
+  | "ABORTED";
 
 /** Every error this package throws: a real `Error` with `name === "VaultError"` and a stable `code`. */
 export interface VaultError extends Error {
