@@ -7,6 +7,7 @@ pub mod did;
 pub mod error;
 pub mod keys;
 pub mod log;
+pub mod manifest;
 pub mod merge;
 pub mod proof;
 pub mod store;

@@ -1,7 +1,9 @@
 //! The JavaScript API (wasm32 only): the only code that knows about `wasm_bindgen` and `js_sys`.
 //! Every export has an explicit camelCase `js_name`; every fallible export throws a `VaultError`.
 
+pub mod db;
 pub mod error;
+pub mod http;
 pub mod json;
 pub mod keypair;
 

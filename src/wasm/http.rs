@@ -1,0 +1,199 @@
+//! JSON over HTTP with `fetch` (window or worker), a timeout, and the caller's `AbortSignal`.
+
+use js_sys::{Array, Promise};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, Request, RequestInit, RequestMode, Response};
+
+use crate::core::{canonical, Error};
+
+/// How long one request may take before it fails with `NETWORK`.
+pub const TIMEOUT_MS: u32 = 30_000;
+/// The largest response body accepted (an export page, a manifest, a receipt).
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, in a window and in a worker alike.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> Promise;
+}
+
+/// A failed request, keeping what the pull logic must tell apart.
+#[derive(Debug)]
+pub enum HttpError {
+    /// The node answered with an error status and (when it sent one) a protocol error code.
+    Status {
+        status: u16,
+        code: Option<String>,
+        error: Error,
+    },
+    /// Anything else: network, abort, malformed body.
+    Other(Error),
+}
+
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Status { error, .. } | HttpError::Other(error) => error,
+        }
+    }
+}
+
+impl From<Error> for HttpError {
+    fn from(e: Error) -> Self {
+        HttpError::Other(e)
+    }
+}
+
+/// A request's body: JSON text or raw bytes.
+pub enum Body<'a> {
+    None,
+    Json(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// Sends a request and parses the JSON answer strictly (core::canonical::parse).
+pub async fn request(
+    method: &str,
+    url: &str,
+    body: Body<'_>,
+    token: Option<&str>,
+    signal: Option<&AbortSignal>,
+) -> std::result::Result<(Value, usize), HttpError> {
+    if signal.is_some_and(AbortSignal::aborted) {
+        return Err(Error::Aborted.into());
+    }
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_mode(RequestMode::Cors);
+    let headers = Headers::new().map_err(js_network)?;
+    headers
+        .set("Accept", "application/json")
+        .map_err(js_network)?;
+    if let Some(token) = token {
+        headers
+            .set("Authorization", &format!("Bearer {token}"))
+            .map_err(js_network)?;
+    }
+    match body {
+        Body::None => {}
+        Body::Json(text) => {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(js_network)?;
+            init.set_body(&JsValue::from_str(text));
+        }
+        Body::Bytes(bytes) => {
+            headers
+                .set("Content-Type", "application/octet-stream")
+                .map_err(js_network)?;
+            init.set_body(&js_sys::Uint8Array::from(bytes));
+        }
+    }
+    init.set_headers(&headers);
+    let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
+    let combined = match signal {
+        Some(user) => AbortSignal::any(&Array::of2(user, &timeout)),
+        None => timeout,
+    };
+    init.set_signal(Some(&combined));
+    let request = Request::new_with_str_and_init(url, &init).map_err(js_network)?;
+
+    let response: Response = JsFuture::from(global_fetch(&request))
+        .await
+        .map_err(|e| abort_or_network(e, signal, url))?
+        .unchecked_into();
+    let status = response.status();
+    if let Some(length) = response
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        if length > MAX_RESPONSE_BYTES {
+            return Err(Error::TooLarge(format!("{url} answered {length} bytes")).into());
+        }
+    }
+    let content_type = response
+        .headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let text = JsFuture::from(response.text().map_err(js_network)?)
+        .await
+        .map_err(|e| abort_or_network(e, signal, url))?
+        .as_string()
+        .unwrap_or_default();
+    if text.len() > MAX_RESPONSE_BYTES {
+        return Err(Error::TooLarge(format!("{url} answered {} bytes", text.len())).into());
+    }
+    let is_json = content_type.starts_with("application/json");
+    if !(200..300).contains(&status) {
+        let parsed = if is_json {
+            canonical::parse(&text).ok()
+        } else {
+            None
+        };
+        let code = parsed
+            .as_ref()
+            .and_then(|v| v.get("code"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let message = parsed
+            .as_ref()
+            .and_then(|v| v.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("a {} body", if is_json { "JSON" } else { "non-JSON" }));
+        let message = match &code {
+            Some(code) => format!("{code}: {message}"),
+            None => message,
+        };
+        return Err(HttpError::Status {
+            status,
+            code,
+            error: Error::HttpStatus {
+                status,
+                url: url.to_owned(),
+                message,
+            },
+        });
+    }
+    if !is_json {
+        return Err(
+            Error::ExportMalformed(format!("{url} answered {content_type:?}, not JSON")).into(),
+        );
+    }
+    let value = canonical::parse(&text)?;
+    Ok((value, text.len()))
+}
+
+fn abort_or_network(error: JsValue, signal: Option<&AbortSignal>, url: &str) -> HttpError {
+    if signal.is_some_and(AbortSignal::aborted) {
+        return Error::Aborted.into();
+    }
+    let name = error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.name()))
+        .unwrap_or_default();
+    if name == "TimeoutError" {
+        return Error::Network(format!(
+            "{url} did not answer within {} s",
+            TIMEOUT_MS / 1000
+        ))
+        .into();
+    }
+    let message = error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| format!("{error:?}"));
+    Error::Network(format!("{url}: {message}")).into()
+}
+
+fn js_network(error: JsValue) -> HttpError {
+    Error::Network(format!("{error:?}")).into()
+}
