@@ -108,6 +108,28 @@ impl Manifest {
     }
 }
 
+/// Checks a node URL given by the caller: absolute `http://` or `https://` with a host, no spaces
+/// or control characters, at most 2048 bytes. Anything else is `INVALID_ARGUMENT` (a relative
+/// text would otherwise be fetched against the page's own origin).
+pub fn check_url(url: &str) -> Result<()> {
+    let bad = |why: &str| Error::InvalidArgument(format!("{}: {why}", excerpt(url)));
+    if url.len() > 2048 {
+        return Err(bad("longer than 2048 bytes"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("a URL has no spaces or control characters"));
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("a node URL starts with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(bad("the URL has no host"));
+    }
+    Ok(())
+}
+
 /// Resolves a manifest link: absolute `http(s)://…`, origin-relative `/…`, or relative to the
 /// manifest's directory.
 pub fn resolve(base: &str, link: &str) -> Result<String> {
@@ -180,6 +202,31 @@ mod tests {
             "https://c.d/e"
         );
         assert!(resolve("not a url", "z").is_err());
+    }
+
+    #[test]
+    fn node_urls_are_checked() {
+        for ok in [URL, "https://node.example", "http://[::1]:7001/x?y#z"] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        let long = format!("https://a.b/{}", "x".repeat(2048));
+        for bad in [
+            "not a url",
+            "",
+            "ftp://a.b/",
+            "http://",
+            "https:///x",
+            "http://:80/",
+            "http://a b/",
+            "http://a\n/",
+            &long,
+        ] {
+            assert_eq!(
+                check_url(bad).unwrap_err().code(),
+                "INVALID_ARGUMENT",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

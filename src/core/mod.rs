@@ -5,11 +5,14 @@ pub mod bundle;
 pub mod canonical;
 pub mod did;
 pub mod error;
+pub mod export;
 pub mod keys;
+pub mod keystore;
 pub mod log;
 pub mod manifest;
 pub mod merge;
 pub mod proof;
+pub mod receipt;
 pub mod store;
 
 pub use error::{Error, Result};

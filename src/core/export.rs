@@ -1,0 +1,760 @@
+//! Export pages (`exportForDid`) and the item shapes of the protocol, read strictly, so that the vault
+//! and the reference node check them with the same code.
+//!
+//! A page is `{did, service, section, items, cursor, done, proof}`; each item is
+//! `{collection, id, updated_at, deleted?, data}` (a tombstone has `deleted: true` and `data: null`). The
+//! page is signed by the node's key (`eddsa-jcs-2022`). In a bundle, `sections.<section>.<collection>` is
+//! an array of [`BundleItem`]s `{id, updated_at, data}` sorted by `id` (byte order), without tombstones.
+//!
+//! `updated_at` is always UTC with milliseconds in the fixed form `YYYY-MM-DDTHH:MM:SS.sssZ`, so that
+//! string order is time order ([`check_timestamp`], [`format_timestamp`], [`parse_timestamp`]).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::canonical;
+use super::did;
+use super::error::{excerpt, Error, Result};
+use super::keys::Keypair;
+use super::proof;
+use super::receipt;
+
+/// Items per page when the client names no limit.
+pub const DEFAULT_PAGE_LIMIT: usize = 1000;
+/// Most items a page may carry (a larger requested limit is clamped to this).
+pub const MAX_PAGE_LIMIT: usize = 5000;
+/// Longest item id, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+/// Longest service, section or collection name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest cursor, in bytes.
+pub const MAX_CURSOR_LEN: usize = 256;
+/// Length of a protocol timestamp, `2026-03-09T16:45:00.000Z`.
+pub const TIMESTAMP_LEN: usize = 24;
+/// The latest instant a protocol timestamp can name (9999-12-31T23:59:59.999Z), in Unix milliseconds.
+pub const MAX_TIMESTAMP_MILLIS: u64 = 253_402_300_799_999;
+
+/// One item of an export page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportItem {
+    /// The collection within the section, e.g. `messages`.
+    pub collection: String,
+    /// The item's id, unique within its collection.
+    pub id: String,
+    /// When this version was written (protocol timestamp).
+    pub updated_at: String,
+    /// Whether this version is a tombstone.
+    pub deleted: bool,
+    /// The item's data; `null` for a tombstone.
+    pub data: Value,
+}
+
+impl ExportItem {
+    /// Reads and checks one page item.
+    pub fn from_value(value: &Value) -> Result<Self> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| malformed("an item must be an object".into()))?;
+        if let Some(extra) = map.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "collection" | "id" | "updated_at" | "deleted" | "data"
+            )
+        }) {
+            return Err(malformed(format!("unknown item member {}", excerpt(extra))));
+        }
+        let collection = string_member(map, "collection", "item")?;
+        if !is_portable_name(collection) {
+            return Err(malformed(format!(
+                "collection {} must be lowercase letters and '_' (at most {MAX_NAME_LEN})",
+                excerpt(collection)
+            )));
+        }
+        let id = string_member(map, "id", "item")?;
+        check_item_id(id).map_err(malformed)?;
+        let updated_at = string_member(map, "updated_at", "item")?;
+        check_timestamp(updated_at)?;
+        let deleted = match map.get("deleted") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(malformed("item deleted must be a boolean".into())),
+        };
+        let data = map
+            .get("data")
+            .ok_or_else(|| malformed(format!("item {} has no data member", excerpt(id))))?;
+        if deleted && !data.is_null() {
+            return Err(malformed(format!(
+                "tombstone {} must have data null",
+                excerpt(id)
+            )));
+        }
+        if !deleted && data.is_null() {
+            return Err(malformed(format!(
+                "live item {} must not have data null",
+                excerpt(id)
+            )));
+        }
+        canonical::check_value(data)?;
+        Ok(ExportItem {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+            updated_at: updated_at.to_owned(),
+            deleted,
+            data: data.clone(),
+        })
+    }
+
+    /// The item as it appears in a page (`deleted: true` only on tombstones).
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("collection".into(), Value::String(self.collection.clone()));
+        map.insert("id".into(), Value::String(self.id.clone()));
+        map.insert("updated_at".into(), Value::String(self.updated_at.clone()));
+        if self.deleted {
+            map.insert("deleted".into(), Value::Bool(true));
+            map.insert("data".into(), Value::Null);
+        } else {
+            map.insert("data".into(), self.data.clone());
+        }
+        Value::Object(map)
+    }
+
+    /// The item as it appears in a bundle, or `None` for a tombstone (bundles hold no tombstones).
+    pub fn to_bundle_item(&self) -> Option<BundleItem> {
+        (!self.deleted).then(|| BundleItem {
+            id: self.id.clone(),
+            updated_at: self.updated_at.clone(),
+            data: self.data.clone(),
+        })
+    }
+}
+
+impl From<ExportItem> for super::store::Incoming {
+    fn from(item: ExportItem) -> Self {
+        super::store::Incoming {
+            collection: item.collection,
+            id: item.id,
+            updated_at: item.updated_at,
+            deleted: item.deleted,
+            data: item.data,
+        }
+    }
+}
+
+/// One export page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportPage {
+    /// The DID whose data this is.
+    pub did: String,
+    /// The service that exported it.
+    pub service: String,
+    /// The bundle section the items belong to.
+    pub section: String,
+    /// The items, in the node's change order.
+    pub items: Vec<ExportItem>,
+    /// Opaque position after this page: pass it back to continue, or later to get only what changed.
+    pub cursor: String,
+    /// Whether this is the last page for now.
+    pub done: bool,
+}
+
+impl ExportPage {
+    /// Reads and checks a page's shape and every item. A `proof` member is allowed and not checked here;
+    /// see [`ExportPage::verify`].
+    pub fn from_value(value: &Value) -> Result<Self> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| malformed("an export page must be an object".into()))?;
+        if let Some(extra) = map.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "did" | "service" | "section" | "items" | "cursor" | "done" | "proof"
+            )
+        }) {
+            return Err(malformed(format!("unknown page member {}", excerpt(extra))));
+        }
+        let did_text = string_member(map, "did", "page")?;
+        did::decode(did_text)?;
+        let service = string_member(map, "service", "page")?;
+        let section = string_member(map, "section", "page")?;
+        for (what, name) in [("service", service), ("section", section)] {
+            if !is_portable_name(name) {
+                return Err(malformed(format!(
+                    "{what} {} must be lowercase letters and '_' (at most {MAX_NAME_LEN})",
+                    excerpt(name)
+                )));
+            }
+        }
+        let cursor = string_member(map, "cursor", "page")?;
+        if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
+            return Err(malformed(format!(
+                "cursor must be 1 to {MAX_CURSOR_LEN} bytes"
+            )));
+        }
+        let done = map
+            .get("done")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| malformed("page done must be a boolean".into()))?;
+        let list = map
+            .get("items")
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed("page items must be an array".into()))?;
+        if list.len() > MAX_PAGE_LIMIT {
+            return Err(malformed(format!(
+                "a page carries at most {MAX_PAGE_LIMIT} items, this one {}",
+                list.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(list.len());
+        let mut seen = HashSet::with_capacity(list.len());
+        for value in list {
+            let item = ExportItem::from_value(value)?;
+            if !seen.insert((item.collection.clone(), item.id.clone())) {
+                return Err(malformed(format!(
+                    "item {}/{} appears twice in one page",
+                    item.collection,
+                    excerpt(&item.id)
+                )));
+            }
+            items.push(item);
+        }
+        Ok(ExportPage {
+            did: did_text.to_owned(),
+            service: service.to_owned(),
+            section: section.to_owned(),
+            items,
+            cursor: cursor.to_owned(),
+            done,
+        })
+    }
+
+    /// Reads a page and verifies its proof was made by the node key `node_did` (the manifest's
+    /// `did:key`).
+    pub fn verify(value: &Value, node_did: &str) -> Result<Self> {
+        let page = Self::from_value(value)?;
+        receipt::verify_node_signature(value, node_did)?;
+        Ok(page)
+    }
+
+    /// The page without proof.
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("did".into(), Value::String(self.did.clone()));
+        map.insert("service".into(), Value::String(self.service.clone()));
+        map.insert("section".into(), Value::String(self.section.clone()));
+        map.insert(
+            "items".into(),
+            Value::Array(self.items.iter().map(ExportItem::to_value).collect()),
+        );
+        map.insert("cursor".into(), Value::String(self.cursor.clone()));
+        map.insert("done".into(), Value::Bool(self.done));
+        Value::Object(map)
+    }
+
+    /// The page signed by the node's key.
+    pub fn sign(&self, node_key: &Keypair, created: &str) -> Result<Value> {
+        proof::sign(self.to_value(), node_key, created)
+    }
+}
+
+/// One item in a bundle collection: `{id, updated_at, data}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundleItem {
+    /// The item's id, unique within its collection.
+    pub id: String,
+    /// When this version was written (protocol timestamp).
+    pub updated_at: String,
+    /// The item's data (never `null`).
+    pub data: Value,
+}
+
+impl BundleItem {
+    /// Reads and checks one bundle item.
+    pub fn from_value(value: &Value) -> Result<Self> {
+        let bad = |why: String| Error::BundleMalformed(why);
+        let map = value
+            .as_object()
+            .ok_or_else(|| bad("a bundle item must be an object".into()))?;
+        if let Some(extra) = map
+            .keys()
+            .find(|k| !matches!(k.as_str(), "id" | "updated_at" | "data"))
+        {
+            return Err(bad(format!(
+                "unknown bundle item member {} (items are {{id, updated_at, data}})",
+                excerpt(extra)
+            )));
+        }
+        let id = map
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("bundle item id must be a string".into()))?;
+        check_item_id(id).map_err(bad)?;
+        let updated_at = map
+            .get("updated_at")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(format!("bundle item {} has no updated_at", excerpt(id))))?;
+        check_timestamp(updated_at).map_err(|e| bad(e.to_string()))?;
+        let data = match map.get("data") {
+            None | Some(Value::Null) => {
+                return Err(bad(format!(
+                    "bundle item {} must have non-null data",
+                    excerpt(id)
+                )))
+            }
+            Some(data) => data,
+        };
+        Ok(BundleItem {
+            id: id.to_owned(),
+            updated_at: updated_at.to_owned(),
+            data: data.clone(),
+        })
+    }
+
+    /// The item as it appears in a bundle.
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), Value::String(self.id.clone()));
+        map.insert("updated_at".into(), Value::String(self.updated_at.clone()));
+        map.insert("data".into(), self.data.clone());
+        Value::Object(map)
+    }
+}
+
+/// A bundle's sections read as collections of items: section → collection → items (sorted by id).
+pub type BundleSections = BTreeMap<String, BTreeMap<String, Vec<BundleItem>>>;
+
+/// Reads a bundle's `sections` strictly: every section and collection name portable (lowercase letters
+/// and `_`), every collection an array of [`BundleItem`]s with unique ids in ascending byte order.
+pub fn parse_bundle_sections(sections: &Map<String, Value>) -> Result<BundleSections> {
+    let bad = |why: String| Error::BundleMalformed(why);
+    let mut out = BTreeMap::new();
+    for (section, collections) in sections {
+        if !is_portable_name(section) {
+            return Err(bad(format!(
+                "section name {} must be lowercase letters and '_' (at most {MAX_NAME_LEN})",
+                excerpt(section)
+            )));
+        }
+        let collections = collections
+            .as_object()
+            .ok_or_else(|| bad(format!("section {section} must be an object")))?;
+        let mut parsed = BTreeMap::new();
+        for (collection, items) in collections {
+            if !is_portable_name(collection) {
+                return Err(bad(format!(
+                    "collection name {section}.{} must be lowercase letters and '_'",
+                    excerpt(collection)
+                )));
+            }
+            let items = items.as_array().ok_or_else(|| {
+                bad(format!(
+                    "{section}.{collection} must be an array of {{id, updated_at, data}} items"
+                ))
+            })?;
+            let mut list: Vec<BundleItem> = Vec::with_capacity(items.len());
+            for item in items {
+                let item = BundleItem::from_value(item)?;
+                if let Some(prev) = list.last() {
+                    if prev.id.as_bytes() >= item.id.as_bytes() {
+                        return Err(bad(format!(
+                            "{section}.{collection}: items must be sorted by id without duplicates \
+                             ({} then {})",
+                            excerpt(&prev.id),
+                            excerpt(&item.id)
+                        )));
+                    }
+                }
+                list.push(item);
+            }
+            parsed.insert(collection.clone(), list);
+        }
+        out.insert(section.clone(), parsed);
+    }
+    Ok(out)
+}
+
+/// Whether `name` is a portable service, section, collection or data key name: 1 to
+/// [`MAX_NAME_LEN`] bytes, a lowercase ASCII letter first, then lowercase letters and `_`. Such keys
+/// sort the same under RFC 8785 and under the platform's `localeCompare`.
+pub fn is_portable_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_NAME_LEN
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || *c == b'_')
+}
+
+/// Checks that every object key inside `value` is a portable name (lowercase `snake_case` without
+/// digits), the rule the protocol sets for item data. Iterative, so deep values cannot overflow.
+pub fn check_portable_keys(value: &Value) -> Result<()> {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if let Some(key) = map.keys().find(|k| !is_portable_name(k)) {
+                    return Err(malformed(format!(
+                        "data key {} is not lowercase snake_case without digits",
+                        excerpt(key)
+                    )));
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks an item id: 1 to [`MAX_ID_LEN`] bytes, no control characters.
+fn check_item_id(id: &str) -> std::result::Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(format!("item id must be 1 to {MAX_ID_LEN} bytes"));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(format!(
+            "item id {} contains a control character",
+            excerpt(id)
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a protocol timestamp: exactly `YYYY-MM-DDTHH:MM:SS.sssZ`, a real UTC date and time.
+pub fn check_timestamp(text: &str) -> Result<()> {
+    parse_timestamp(text).map(|_| ())
+}
+
+/// Unix milliseconds of a protocol timestamp (`YYYY-MM-DDTHH:MM:SS.sssZ`, year 1970 or later).
+pub fn parse_timestamp(text: &str) -> Result<u64> {
+    let bad = || {
+        malformed(format!(
+            "timestamp {} must be UTC with milliseconds, like 2026-03-09T16:45:00.000Z",
+            excerpt(text)
+        ))
+    };
+    let b = text.as_bytes();
+    if b.len() != TIMESTAMP_LEN {
+        return Err(bad());
+    }
+    let shape = b.iter().enumerate().all(|(i, c)| match i {
+        4 | 7 => *c == b'-',
+        10 => *c == b'T',
+        13 | 16 => *c == b':',
+        19 => *c == b'.',
+        23 => *c == b'Z',
+        _ => c.is_ascii_digit(),
+    });
+    if !shape {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| {
+        b[range]
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'))
+    };
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    let (hour, minute, second, milli) = (num(11..13), num(14..16), num(17..19), num(20..23));
+    if year < 1970
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return Err(bad());
+    }
+    let days = days_from_civil(year, month, day);
+    Ok(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli)
+}
+
+/// The protocol timestamp of an instant given in Unix milliseconds.
+pub fn format_timestamp(unix_millis: u64) -> Result<String> {
+    if unix_millis > MAX_TIMESTAMP_MILLIS {
+        return Err(Error::InvalidArgument(format!(
+            "{unix_millis} ms is after the year 9999"
+        )));
+    }
+    let milli = unix_millis % 1000;
+    let secs = unix_millis / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    Ok(format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{milli:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}
+
+fn is_leap(year: u64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a date in or after 1970 (H. Hinnant's algorithm, unsigned form).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    // Shift the year to start in March, and offset by 400 years so everything stays unsigned.
+    let y = if month <= 2 { year + 399 } else { year + 400 };
+    let era = y / 400;
+    let yoe = y % 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    // 719_468 days from 0000-03-01 to 1970-01-01, plus the 146_097 days of the 400-year offset.
+    era * 146_097 + doe - 719_468 - 146_097
+}
+
+/// The date of a day count since 1970-01-01.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+fn malformed(why: String) -> Error {
+    Error::ExportMalformed(why)
+}
+
+fn string_member<'a>(map: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str> {
+    map.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed(format!("{what} {key} must be a string")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const T: &str = "2026-03-09T16:45:00.123Z";
+
+    fn page() -> Value {
+        json!({
+            "did": Keypair::from_seed(&[1; 32]).did(),
+            "service": "chat",
+            "section": "chat",
+            "items": [
+                {"collection": "messages", "id": "msg_1", "updated_at": T,
+                 "data": {"content": "Ça marche 👍", "size": 12}},
+                {"collection": "messages", "id": "msg_2", "updated_at": T, "deleted": true, "data": null}
+            ],
+            "cursor": "c.5",
+            "done": true
+        })
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        for (text, ms) in [
+            ("1970-01-01T00:00:00.000Z", 0u64),
+            ("2000-02-29T23:59:59.999Z", 951_868_799_999),
+            ("2026-03-09T16:45:00.123Z", 1_773_074_700_123),
+            ("9999-12-31T23:59:59.999Z", MAX_TIMESTAMP_MILLIS),
+        ] {
+            assert_eq!(parse_timestamp(text).unwrap(), ms, "{text}");
+            assert_eq!(format_timestamp(ms).unwrap(), text);
+        }
+        // Every day boundary of a few years round-trips.
+        for day in 0..(366 * 4) {
+            let ms = day * 86_400_000 + 1_700_000_000_000;
+            assert_eq!(parse_timestamp(&format_timestamp(ms).unwrap()).unwrap(), ms);
+        }
+        assert!(format_timestamp(MAX_TIMESTAMP_MILLIS + 1).is_err());
+    }
+
+    #[test]
+    fn timestamps_are_strict() {
+        for bad in [
+            "2026-03-09T16:45:00Z",
+            "2026-03-09T16:45:00.12Z",
+            "2026-03-09T16:45:00.123+00:00",
+            "2026-02-29T00:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-03-09T24:00:00.000Z",
+            "2026-03-09T16:60:00.000Z",
+            "2026-03-09 16:45:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+            "２026-03-09T16:45:00.000Z",
+        ] {
+            assert_eq!(
+                check_timestamp(bad).unwrap_err().code(),
+                "EXPORT_MALFORMED",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn page_reads_and_signs() {
+        let node = Keypair::from_seed(&[2; 32]);
+        let parsed = ExportPage::from_value(&page()).unwrap();
+        assert_eq!(parsed.items.len(), 2);
+        assert!(parsed.items[1].deleted);
+        assert_eq!(parsed.items[1].to_bundle_item(), None);
+        assert_eq!(parsed.to_value(), page());
+        let signed = parsed.sign(&node, T).unwrap();
+        assert_eq!(
+            ExportPage::verify(&signed, &node.did_key()).unwrap(),
+            parsed
+        );
+        let other = Keypair::from_seed(&[3; 32]);
+        assert_eq!(
+            ExportPage::verify(&signed, &other.did_key())
+                .unwrap_err()
+                .code(),
+            "DID_MISMATCH"
+        );
+        let mut tampered = signed.clone();
+        tampered["done"] = json!(false);
+        assert_eq!(
+            ExportPage::verify(&tampered, &node.did_key())
+                .unwrap_err()
+                .code(),
+            "SIGNATURE_INVALID"
+        );
+        assert_eq!(
+            ExportPage::verify(&page(), &node.did_key())
+                .unwrap_err()
+                .code(),
+            "PROOF_MALFORMED"
+        );
+    }
+
+    #[test]
+    fn page_shape_errors() {
+        let item_cases: Vec<(&str, Value)> = vec![
+            ("collection", json!("Messages")),
+            ("collection", json!("msgs2")),
+            ("id", json!("")),
+            ("id", json!(5)),
+            ("id", json!("a\nb")),
+            ("updated_at", json!("2026-03-09T16:45:00Z")),
+            ("deleted", json!("yes")),
+            ("data", json!(null)),
+            ("extra", json!(1)),
+        ];
+        for (key, value) in item_cases {
+            let mut p = page();
+            p["items"][0][key] = value.clone();
+            assert_eq!(
+                ExportPage::from_value(&p).unwrap_err().code(),
+                "EXPORT_MALFORMED",
+                "{key} = {value}"
+            );
+        }
+        let mut p = page();
+        p["items"][1]["data"] = json!({"a": 1});
+        assert!(ExportPage::from_value(&p).is_err());
+        let mut p = page();
+        p["items"][0]["data"] = json!({"n": 9_007_199_254_740_993u64});
+        assert_eq!(
+            ExportPage::from_value(&p).unwrap_err().code(),
+            "UNSAFE_NUMBER"
+        );
+        let page_cases: Vec<(&str, Value)> = vec![
+            ("service", json!("")),
+            ("section", json!("Chat")),
+            ("cursor", json!("")),
+            ("cursor", json!(5)),
+            ("done", json!("true")),
+            ("items", json!({})),
+            ("more", json!(1)),
+        ];
+        for (key, value) in page_cases {
+            let mut p = page();
+            p[key] = value.clone();
+            assert_eq!(
+                ExportPage::from_value(&p).unwrap_err().code(),
+                "EXPORT_MALFORMED",
+                "{key} = {value}"
+            );
+        }
+        let mut p = page();
+        p["did"] = json!("did:web:x");
+        assert_eq!(
+            ExportPage::from_value(&p).unwrap_err().code(),
+            "INVALID_DID"
+        );
+        let mut p = page();
+        let first = p["items"][0].clone();
+        p["items"].as_array_mut().unwrap().push(first);
+        assert_eq!(
+            ExportPage::from_value(&p).unwrap_err().code(),
+            "EXPORT_MALFORMED"
+        );
+        let mut p = page();
+        p["items"] = Value::Array(vec![json!(1); MAX_PAGE_LIMIT + 1]);
+        assert!(ExportPage::from_value(&p).is_err());
+    }
+
+    #[test]
+    fn bundle_sections() {
+        let sections = json!({
+            "chat": {"messages": [
+                {"id": "msg_a", "updated_at": T, "data": {"content": "hé"}},
+                {"id": "msg_b", "updated_at": T, "data": {"content": "ho"}}
+            ]},
+            "identity": {"tier": [{"id": "tier", "updated_at": T, "data": {"tier": "established"}}],
+                         "attestations": []}
+        });
+        let parsed = parse_bundle_sections(sections.as_object().unwrap()).unwrap();
+        assert_eq!(parsed["chat"]["messages"].len(), 2);
+        assert_eq!(parsed["identity"]["attestations"].len(), 0);
+        assert_eq!(
+            parsed["chat"]["messages"][0].to_value(),
+            sections["chat"]["messages"][0]
+        );
+        let bad_cases: Vec<Value> = vec![
+            json!({"Chat": {}}),
+            json!({"chat": []}),
+            json!({"chat": {"messages": {}}}),
+            json!({"chat": {"Messages": []}}),
+            json!({"chat": {"messages": [{"id": "b", "updated_at": T, "data": 1},
+                                         {"id": "a", "updated_at": T, "data": 1}]}}),
+            json!({"chat": {"messages": [{"id": "a", "updated_at": T, "data": 1},
+                                         {"id": "a", "updated_at": T, "data": 2}]}}),
+            json!({"chat": {"messages": [{"id": "a", "updated_at": T, "data": null}]}}),
+            json!({"chat": {"messages": [{"id": "a", "updated_at": T}]}}),
+            json!({"chat": {"messages": [{"id": "a", "updated_at": "now", "data": 1}]}}),
+            json!({"chat": {"messages": [{"id": "a", "updated_at": T, "data": 1, "deleted": true}]}}),
+        ];
+        for bad in bad_cases {
+            assert_eq!(
+                parse_bundle_sections(bad.as_object().unwrap())
+                    .unwrap_err()
+                    .code(),
+                "BUNDLE_MALFORMED",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn portable_names_and_keys() {
+        assert!(is_portable_name("updated_at"));
+        for bad in ["", "_a", "a1", "sha256", "A", "é", &"a".repeat(65)] {
+            assert!(!is_portable_name(bad), "{bad}");
+        }
+        check_portable_keys(&json!({"a": [{"b_c": {"d": 1}}], "e": "Ö"})).unwrap();
+        assert!(check_portable_keys(&json!({"a": [{"sha256": 1}]})).is_err());
+        assert!(check_portable_keys(&json!([{"camelCase": 1}])).is_err());
+    }
+}
