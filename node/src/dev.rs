@@ -1,0 +1,90 @@
+//! `POST /dev/mutate {did, fraction}` — only with `--dev-endpoints`, for tests and benchmarks: changes
+//! that fraction of the DID's live items (new `updated_at`, new sequence number, changed data: a
+//! `revision` member counts the changes) and answers `{did, updated}`. Unauthenticated by design; never
+//! enable it on a node that holds real data.
+
+use axum::extract::State;
+use axum::Json;
+use bundle_vault::core::canonical;
+use serde_json::{json, Value};
+
+use crate::auth::string_field;
+use crate::body::JsonBody;
+use crate::catalog;
+use crate::clock;
+use crate::demo::rng::Rng;
+use crate::error::{ApiError, ApiResult};
+use crate::server::SharedState;
+use crate::storage::items::{self, next_version_time, SeqAlloc, StoredItem};
+
+/// `POST /dev/mutate`.
+pub async fn mutate(
+    State(state): State<SharedState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let did = string_field(&body, "did")?;
+    let fraction = body
+        .get("fraction")
+        .and_then(Value::as_f64)
+        .filter(|f| (0.0..=1.0).contains(f))
+        .ok_or_else(|| ApiError::invalid("fraction must be a number from 0 to 1"))?;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| ApiError::internal(e.to_string()))?;
+    let now = clock::now_millis();
+    let answer_did = did.clone();
+    let updated = state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let mut live: Vec<(String, StoredItem)> = Vec::new();
+            for service in catalog::list(&tx)? {
+                live.extend(
+                    items::all_for_did(&tx, &service.name, &did)?
+                        .into_iter()
+                        .filter(|i| !i.deleted)
+                        .map(|i| (service.name.clone(), i)),
+                );
+            }
+            let target = ((live.len() as f64) * fraction).round() as usize;
+            // Partial Fisher–Yates: the first `target` items become a random sample.
+            let mut rng = Rng::from_seed(seed);
+            for i in 0..target.min(live.len()) {
+                let j = i + rng.below((live.len() - i) as u64) as usize;
+                live.swap(i, j);
+            }
+            let mut seq = SeqAlloc::begin(&tx)?;
+            for (service, item) in live.into_iter().take(target) {
+                let data = bump_revision(item.data.as_deref())?;
+                let changed = StoredItem {
+                    updated_at: next_version_time(&item.updated_at, now),
+                    seq: seq.allocate(),
+                    data: Some(data),
+                    ..item
+                };
+                items::put(&tx, &service, &did, &changed)?;
+            }
+            let used = seq.used();
+            seq.finish(&tx)?;
+            tx.commit()?;
+            Ok(used)
+        })
+        .await?;
+    Ok(Json(json!({"did": answer_did, "updated": updated})))
+}
+
+/// The data with its `revision` member incremented (a non-object is wrapped as `{value, revision}`).
+fn bump_revision(data: Option<&str>) -> ApiResult<String> {
+    let value: Value = match data {
+        Some(text) => serde_json::from_str(text).map_err(|e| ApiError::internal(e.to_string()))?,
+        None => Value::Null,
+    };
+    let changed = match value {
+        Value::Object(mut map) => {
+            let revision = map.get("revision").and_then(Value::as_u64).unwrap_or(0) + 1;
+            map.insert("revision".into(), json!(revision));
+            Value::Object(map)
+        }
+        other => json!({"value": other, "revision": 1}),
+    };
+    Ok(canonical::to_canonical_string(&changed)?)
+}
