@@ -45,9 +45,10 @@ lint:
 test-native:
 	cargo test --workspace
 
-## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues).
+## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues),
+## against two reference nodes on free loopback ports (see tools/with-nodes.sh).
 test-browser: setup
-	wasm-pack test --headless --chrome -- --test web
+	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault
 
 test-node: build-node-pkg
 	node --test tests/node/

@@ -6,6 +6,8 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod keypair;
+pub mod pull;
+pub mod vault;
 
 use js_sys::Uint8Array;
 use serde_json::{json, Value};

@@ -1,0 +1,432 @@
+//! `Vault.pull` and `Vault.remoteCount`: authenticate on a node with the DID key, fetch every service's
+//! export pages (a few services at a time), verify each page's node proof, and merge page by page.
+//!
+//! Each page is one commit: its items, its log entries and the service's new cursor are written in one
+//! IndexedDB transaction. A pull interrupted anywhere (abort, reload, crash, network) therefore resumes
+//! from the last committed page, with no duplicates and no gaps.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_util::stream::{self, StreamExt};
+use js_sys::{Function, Promise, Reflect};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
+
+use super::db::{self, Write};
+use super::http::{self, Body, HttpError};
+use super::json as jsv;
+use super::vault::{commit_writes, Inner, Vault};
+use crate::core::export::ExportPage;
+use crate::core::manifest::{self, Manifest, Service};
+use crate::core::store::MergeReport;
+use crate::core::{Error, Result};
+
+/// Items asked for per export page.
+pub const PAGE_LIMIT: u32 = 1000;
+/// Services fetched at the same time.
+pub const CONCURRENCY: usize = 3;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{onProgress?, signal?, services?}`.
+    #[wasm_bindgen(typescript_type = "PullOptions")]
+    pub type PullOptions;
+}
+
+struct Options {
+    on_progress: Option<Function>,
+    signal: Option<AbortSignal>,
+    services: Option<Vec<String>>,
+}
+
+impl Options {
+    fn read(options: Option<PullOptions>) -> Result<Self> {
+        let Some(options) = options.map(JsValue::from) else {
+            return Ok(Options {
+                on_progress: None,
+                signal: None,
+                services: None,
+            });
+        };
+        let get = |name: &str| Reflect::get(&options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let on_progress = match get("onProgress") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(
+                v.dyn_into::<Function>()
+                    .map_err(|_| Error::InvalidArgument("onProgress must be a function".into()))?,
+            ),
+        };
+        let signal = match get("signal") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(
+                v.dyn_into::<AbortSignal>()
+                    .map_err(|_| Error::InvalidArgument("signal must be an AbortSignal".into()))?,
+            ),
+        };
+        let services = match get("services") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(
+                v.dyn_into::<js_sys::Array>()
+                    .map_err(|_| {
+                        Error::InvalidArgument("services must be an array of names".into())
+                    })?
+                    .iter()
+                    .map(|s| {
+                        s.as_string().ok_or_else(|| {
+                            Error::InvalidArgument("services must be an array of names".into())
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+        };
+        Ok(Options {
+            on_progress,
+            signal,
+            services,
+        })
+    }
+
+    fn progress(&self, service: &str, phase: &str, items: u64, bytes: u64, done: bool) {
+        if let Some(f) = &self.on_progress {
+            let event = json!({"service": service, "phase": phase, "items": items, "bytes": bytes, "done": done});
+            if let Ok(event) = jsv::to_js(&event) {
+                // A throwing callback must not break the pull.
+                let _ = f.call1(&JsValue::NULL, &event);
+            }
+        }
+    }
+
+    fn check_abort(&self) -> Result<()> {
+        if self.signal.as_ref().is_some_and(AbortSignal::aborted) {
+            Err(Error::Aborted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// An authenticated session on one node; the token is renewed when it expires.
+pub(crate) struct Session {
+    pub manifest: Manifest,
+    inner: Rc<Inner>,
+    token: RefCell<Option<String>>,
+    signal: Option<AbortSignal>,
+}
+
+impl Session {
+    /// Reads the manifest and authenticates.
+    pub async fn open(
+        inner: Rc<Inner>,
+        manifest_url: &str,
+        signal: Option<AbortSignal>,
+    ) -> Result<Session> {
+        inner.check_open()?;
+        inner.with_key(|_| Ok(()))?;
+        manifest::check_url(manifest_url)?;
+        let (value, _) =
+            http::request("GET", manifest_url, Body::None, None, signal.as_ref()).await?;
+        let manifest = Manifest::from_value(&value, manifest_url)?;
+        let session = Session {
+            manifest,
+            inner,
+            token: RefCell::new(None),
+            signal,
+        };
+        session.authenticate().await?;
+        Ok(session)
+    }
+
+    async fn authenticate(&self) -> Result<()> {
+        let did = self.inner.did()?;
+        let body = json!({ "did": did }).to_string();
+        let (challenge, _) = http::request(
+            "POST",
+            &self.manifest.challenge,
+            Body::Json(&body),
+            None,
+            self.signal.as_ref(),
+        )
+        .await
+        .map_err(auth_error)?;
+        let id = challenge.get("challengeId").and_then(Value::as_str);
+        let text = challenge.get("challenge").and_then(Value::as_str);
+        let (Some(id), Some(text)) = (id, text) else {
+            return Err(Error::AuthFailed(
+                "the challenge answer lacks challengeId or challenge".into(),
+            ));
+        };
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::AuthFailed(
+                "the challenge is not 64 hex characters".into(),
+            ));
+        }
+        // The platform's login signs the UTF-8 bytes of the hex string, not the decoded bytes.
+        let signature = self
+            .inner
+            .with_key(|key| Ok(hex::encode(key.sign(text.as_bytes()))))?;
+        let body = json!({ "challengeId": id, "did": did, "signature": signature }).to_string();
+        let (verified, _) = http::request(
+            "POST",
+            &self.manifest.verify,
+            Body::Json(&body),
+            None,
+            self.signal.as_ref(),
+        )
+        .await
+        .map_err(auth_error)?;
+        let token = verified
+            .get("token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty() && t.len() <= 1024)
+            .ok_or_else(|| Error::AuthFailed("the node answered no token".into()))?;
+        *self.token.borrow_mut() = Some(token.to_owned());
+        Ok(())
+    }
+
+    /// An authenticated request; an expired token is renewed once and the request repeated.
+    pub async fn call(&self, method: &str, url: &str, body: Body<'_>) -> Result<(Value, usize)> {
+        for attempt in 0..2 {
+            let token = self.token.borrow().clone();
+            let body = match &body {
+                Body::None => Body::None,
+                Body::Json(t) => Body::Json(t),
+                Body::Bytes(b) => Body::Bytes(b),
+            };
+            match http::request(method, url, body, token.as_deref(), self.signal.as_ref()).await {
+                Ok(answer) => return Ok(answer),
+                Err(HttpError::Status {
+                    status: 401, code, ..
+                }) if attempt == 0
+                    && matches!(
+                        code.as_deref(),
+                        Some("TOKEN_EXPIRED" | "AUTH_REQUIRED" | "AUTH_FAILED")
+                    ) =>
+                {
+                    self.authenticate().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::AuthFailed("the node refused a fresh token".into()))
+    }
+}
+
+fn auth_error(e: HttpError) -> Error {
+    match e {
+        HttpError::Status { status, error, .. } if (400..500).contains(&status) => {
+            Error::AuthFailed(error.to_string())
+        }
+        other => other.into(),
+    }
+}
+
+fn query(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}
+
+fn now_unix() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
+    JsValue::from_str(&format!("{} {}", manifest.did, service.name))
+}
+
+/// Pulls one service to its end, a page per commit.
+/// What one service's pull gave: the merge report, pages read and bytes read.
+type ServicePull = (MergeReport, u64, u64);
+
+async fn pull_service(
+    session: &Session,
+    service: &Service,
+    options: &Options,
+) -> Result<ServicePull> {
+    let inner = &session.inner;
+    let did = inner.did()?;
+    let key = cursor_key(&session.manifest, service);
+    let mut cursor = db::get(&inner.db, db::CURSORS, &key).await?;
+    let (mut report, mut pages, mut bytes, mut items) = (MergeReport::default(), 0u64, 0u64, 0u64);
+    options.progress(&service.name, "fetch", 0, 0, false);
+    loop {
+        options.check_abort()?;
+        let mut url = format!("{}?did={}&limit={PAGE_LIMIT}", service.export, query(&did));
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={}", query(c)));
+        }
+        let (value, size) = session.call("GET", &url, Body::None).await?;
+        let page = ExportPage::verify(&value, &session.manifest.did)?;
+        if page.did != did {
+            return Err(Error::DidMismatch(format!(
+                "the node sent items of {} to {did}",
+                page.did
+            )));
+        }
+        if page.service != service.name || page.section != service.section {
+            return Err(Error::ExportMalformed(format!(
+                "a page of {}/{} answered for {}/{}",
+                page.service, page.section, service.name, service.section
+            )));
+        }
+        if page.items.len() > PAGE_LIMIT as usize {
+            return Err(Error::ExportMalformed(format!(
+                "{} items in a page of at most {PAGE_LIMIT}",
+                page.items.len()
+            )));
+        }
+        items += page.items.len() as u64;
+        bytes += size as u64;
+        options.progress(&service.name, "merge", items, bytes, false);
+        {
+            let _guard = inner.writer.lock().await;
+            inner.check_open()?;
+            let incoming = page.items.into_iter().map(Into::into).collect();
+            let staged = inner.state.borrow().store.stage(
+                &service.name,
+                &service.section,
+                incoming,
+                now_unix(),
+            )?;
+            let mut chain_after = inner.state.borrow().store.chain().clone();
+            chain_after.length += staged.entries.len() as u64;
+            if let Some(last) = staged.entries.last() {
+                chain_after.head = last.hash()?;
+            }
+            let mut writes = commit_writes(&staged, &chain_after)?;
+            writes.push(Write::Put(db::CURSORS, key.clone(), page.cursor.clone()));
+            db::write(&inner.db, writes).await?;
+            report.add(&staged.report);
+            inner.state.borrow_mut().store.apply(staged)?;
+        }
+        pages += 1;
+        cursor = Some(page.cursor);
+        options.progress(&service.name, "fetch", items, bytes, page.done);
+        if page.done {
+            return Ok((report, pages, bytes));
+        }
+    }
+}
+
+#[wasm_bindgen(js_class = Vault)]
+impl Vault {
+    /// Pulls the owner's data from the node whose manifest is at `manifestUrl`, merging it into the
+    /// vault. Needs the vault unlocked. Resolves to a report per service; one failing service does not
+    /// stop the others. Rejects with `ABORTED` when `signal` aborts (what was committed stays; the next
+    /// pull resumes there).
+    #[wasm_bindgen(js_name = pull, unchecked_return_type = "Promise<PullReport>")]
+    pub fn pull(&self, manifest_url: String, options: Option<PullOptions>) -> Promise {
+        let inner = self.inner();
+        super::vault::promise_of(async move {
+            let options = Options::read(options)?;
+            let session =
+                Session::open(inner.clone(), &manifest_url, options.signal.clone()).await?;
+            let wanted: Vec<Service> = match &options.services {
+                Some(names) => names
+                    .iter()
+                    .map(|n| {
+                        session.manifest.service(n).cloned().ok_or_else(|| {
+                            Error::InvalidArgument(format!("the node has no service {n:?}"))
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+                None => session.manifest.services.clone(),
+            };
+            let results: Vec<(Service, Result<ServicePull>)> = stream::iter(wanted)
+                .map(|service| {
+                    let (session, options) = (&session, &options);
+                    async move {
+                        let result = pull_service(session, &service, options).await;
+                        match &result {
+                            Ok((_, _, bytes)) => {
+                                options.progress(&service.name, "done", 0, *bytes, true)
+                            }
+                            Err(_) => options.progress(&service.name, "error", 0, 0, true),
+                        }
+                        (service, result)
+                    }
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+            if results
+                .iter()
+                .any(|(_, r)| matches!(r, Err(Error::Aborted)))
+                || options.check_abort().is_err()
+            {
+                return Err(Error::Aborted);
+            }
+            let services: Vec<Value> = results
+                .into_iter()
+                .map(|(service, result)| {
+                    let mut entry = json!({"service": service.name, "section": service.section});
+                    let (report, pages, bytes) = match &result {
+                        Ok(r) => *r,
+                        Err(_) => (MergeReport::default(), 0, 0),
+                    };
+                    entry["added"] = json!(report.added);
+                    entry["updated"] = json!(report.updated);
+                    entry["deleted"] = json!(report.deleted);
+                    entry["unchanged"] = json!(report.unchanged);
+                    entry["pages"] = json!(pages);
+                    entry["bytes"] = json!(bytes);
+                    if let Err(e) = result {
+                        entry["error"] = json!({"code": e.code(), "message": e.to_string()});
+                    }
+                    entry
+                })
+                .collect();
+            let log = inner.state.borrow().store.chain().commitment();
+            jsv::to_js(&json!({
+                "node": session.manifest.node,
+                "nodeDid": session.manifest.did,
+                "services": services,
+                "log": {"length": log.length, "head": log.head},
+            }))
+        })
+    }
+
+    /// The owner's footprint on a node: `countForDid` of every service, fanned out.
+    #[wasm_bindgen(js_name = remoteCount, unchecked_return_type = "Promise<RemoteCounts>")]
+    pub fn remote_count(&self, manifest_url: String) -> Promise {
+        let inner = self.inner();
+        super::vault::promise_of(async move {
+            let session = Session::open(inner.clone(), &manifest_url, None).await?;
+            let did = inner.did()?;
+            let answers: Vec<Result<(String, Value)>> =
+                stream::iter(session.manifest.services.clone())
+                    .map(|service| {
+                        let (session, did) = (&session, &did);
+                        async move {
+                            let url = format!("{}?did={}", service.count, query(did));
+                            let (value, _) = session.call("GET", &url, Body::None).await?;
+                            let counts = value
+                                .get("counts")
+                                .filter(|c| {
+                                    c.as_object()
+                                        .is_some_and(|m| m.values().all(|n| n.as_u64().is_some()))
+                                })
+                                .cloned()
+                                .ok_or_else(|| {
+                                    Error::ExportMalformed(format!(
+                                        "{url}: counts must map collections to numbers"
+                                    ))
+                                })?;
+                            Ok((
+                                service.name.clone(),
+                                json!({"section": service.section, "counts": counts}),
+                            ))
+                        }
+                    })
+                    .buffered(CONCURRENCY)
+                    .collect()
+                    .await;
+            let mut out = serde_json::Map::new();
+            for answer in answers {
+                let (name, value) = answer?;
+                out.insert(name, value);
+            }
+            jsv::to_js(&Value::Object(out))
+        })
+    }
+}

@@ -1,0 +1,494 @@
+//! The `Vault` class: one person's vault in IndexedDB — their sealed key, their items, their log.
+//!
+//! Every async method clones the shared state and returns a `Promise`, so calls may overlap without
+//! tripping wasm-bindgen's borrow checks; writes are serialised by an async lock, and each write is one
+//! IndexedDB transaction (all of it or nothing) applied to memory only after it committed.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_util::lock::Mutex;
+use idb::Database;
+use js_sys::{Promise, Reflect};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use zeroize::Zeroizing;
+
+use super::db::{self, Write};
+use super::error::VaultError;
+use super::json as jsv;
+use crate::core::bundle::LogCommitment;
+use crate::core::log::{Chain, LogEntry};
+use crate::core::store::Store;
+use crate::core::{keys, keystore, Error, Result};
+
+/// The default vault name.
+pub const DEFAULT_NAME: &str = "default";
+/// Shortest passphrase accepted for a new key.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+const PRIMARY_KEY: &str = "primary";
+const META_HEAD: &str = "head";
+const META_DID: &str = "did";
+
+pub(crate) struct State {
+    pub did: Option<String>,
+    pub sealed: Option<keystore::SealedKey>,
+    pub key: Option<keys::Keypair>,
+    pub store: Store,
+    pub persisted: Option<bool>,
+    pub closed: bool,
+}
+
+pub(crate) struct Inner {
+    pub name: String,
+    pub db: Database,
+    pub state: RefCell<State>,
+    /// Held by every operation that writes, so commits are staged and applied in order.
+    pub writer: Mutex<()>,
+}
+
+impl Inner {
+    pub fn check_open(&self) -> Result<()> {
+        if self.state.borrow().closed {
+            Err(Error::Storage("the vault is closed".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `f` with the unlocked key.
+    pub fn with_key<T>(&self, f: impl FnOnce(&keys::Keypair) -> Result<T>) -> Result<T> {
+        let state = self.state.borrow();
+        match (&state.key, &state.sealed) {
+            (Some(key), _) => f(key),
+            (None, Some(_)) => Err(Error::Locked),
+            (None, None) => Err(Error::NoKey),
+        }
+    }
+
+    pub fn did(&self) -> Result<String> {
+        self.state.borrow().did.clone().ok_or(Error::NoKey)
+    }
+}
+
+/// A person's vault, kept in this browser's IndexedDB.
+#[wasm_bindgen(js_name = Vault)]
+pub struct Vault {
+    inner: Rc<Inner>,
+}
+
+pub(crate) fn promise_of<F, T>(future: F) -> Promise
+where
+    F: std::future::Future<Output = Result<T>> + 'static,
+    T: Into<JsValue>,
+{
+    future_to_promise(async move {
+        future
+            .await
+            .map(Into::into)
+            .map_err(|e| JsValue::from(VaultError(e)))
+    })
+}
+
+fn string_key(text: &str) -> JsValue {
+    JsValue::from_str(text)
+}
+
+fn head_json(chain: &Chain) -> String {
+    json!({"length": chain.length, "head": chain.head}).to_string()
+}
+
+#[wasm_bindgen(js_class = Vault)]
+impl Vault {
+    /// Opens the vault of this name (default `"default"`), creating its database on first use.
+    /// Verifies the stored append log on the way (`LOG_BROKEN` if it was altered).
+    #[wasm_bindgen(js_name = open, unchecked_return_type = "Promise<Vault>")]
+    pub fn open(name: Option<String>) -> Promise {
+        promise_of(async move { Vault::open_named(name.as_deref().unwrap_or(DEFAULT_NAME)).await })
+    }
+
+    /// A SHA-256 digest (hex) of every record of every store: equal digests mean an unchanged database.
+    #[wasm_bindgen(js_name = digest, unchecked_return_type = "Promise<string>")]
+    pub fn digest(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise_of(async move {
+            use sha2::{Digest, Sha256};
+            Ok(hex::encode(Sha256::digest(dump(&inner).await?.as_bytes())))
+        })
+    }
+
+    /// The vault's name.
+    #[wasm_bindgen(getter, js_name = name)]
+    pub fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// The owner's `did:imajin:…`, once the vault has a key.
+    #[wasm_bindgen(getter, js_name = did)]
+    pub fn did(&self) -> Option<String> {
+        self.inner.state.borrow().did.clone()
+    }
+
+    /// Whether the key is not in memory (always true without a key).
+    #[wasm_bindgen(getter, js_name = locked)]
+    pub fn locked(&self) -> bool {
+        self.inner.state.borrow().key.is_none()
+    }
+
+    /// Whether the vault holds a (sealed) key.
+    #[wasm_bindgen(getter, js_name = hasKey)]
+    pub fn has_key(&self) -> bool {
+        self.inner.state.borrow().sealed.is_some()
+    }
+
+    /// The browser's answer to `navigator.storage.persist()` (undefined where the API is missing).
+    #[wasm_bindgen(getter, js_name = persisted)]
+    pub fn persisted(&self) -> Option<bool> {
+        self.inner.state.borrow().persisted
+    }
+
+    /// Creates the vault's key from browser randomness and stores it sealed with the passphrase
+    /// (Argon2id + XChaCha20-Poly1305). Leaves the vault unlocked. Resolves to the new DID.
+    #[wasm_bindgen(js_name = createKey, unchecked_return_type = "Promise<string>")]
+    pub fn create_key(&self, passphrase: String) -> Promise {
+        let inner = self.inner.clone();
+        let passphrase = Zeroizing::new(passphrase);
+        promise_of(async move {
+            inner.check_open()?;
+            check_passphrase(&passphrase)?;
+            let _guard = inner.writer.lock().await;
+            if let Some(sealed) = &inner.state.borrow().sealed {
+                return Err(Error::KeyExists(sealed.did.clone()));
+            }
+            let key = keys::Keypair::generate()?;
+            install_key(&inner, key, &passphrase).await
+        })
+    }
+
+    /// Unlocks the vault: opens the sealed key with the passphrase (`BAD_PASSPHRASE` if wrong).
+    #[wasm_bindgen(js_name = unlock, unchecked_return_type = "Promise<void>")]
+    pub fn unlock(&self, passphrase: String) -> Promise {
+        let inner = self.inner.clone();
+        let passphrase = Zeroizing::new(passphrase);
+        promise_of(async move {
+            inner.check_open()?;
+            let sealed = inner.state.borrow().sealed.clone().ok_or(Error::NoKey)?;
+            let key = keystore::open(&sealed, &passphrase)?;
+            inner.state.borrow_mut().key = Some(key);
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Locks the vault: the key is wiped from memory.
+    #[wasm_bindgen(js_name = lock)]
+    pub fn lock(&self) {
+        // Dropping the key zeroizes it.
+        self.inner.state.borrow_mut().key = None;
+    }
+
+    /// An encrypted, versioned backup of the key (JSON text), sealed with `passphrase`.
+    /// Needs the vault unlocked.
+    #[wasm_bindgen(js_name = exportKey, unchecked_return_type = "Promise<string>")]
+    pub fn export_key(&self, passphrase: String) -> Promise {
+        let inner = self.inner.clone();
+        let passphrase = Zeroizing::new(passphrase);
+        promise_of(async move {
+            inner.check_open()?;
+            check_passphrase(&passphrase)?;
+            let sealed = inner
+                .with_key(|key| keystore::seal(key, &passphrase, keystore::KdfParams::DEFAULT))?;
+            Ok(sealed.to_json())
+        })
+    }
+
+    /// Restores a key from a backup: this vault's encrypted backup (opened with `passphrase`), or the
+    /// platform's plain key file `{did, keypair: {privateKey, publicKey}}`, which is sealed with
+    /// `passphrase` at once. Refuses a key of another DID than the vault's data (`DID_MISMATCH`).
+    /// Resolves to the DID.
+    #[wasm_bindgen(js_name = importKey, unchecked_return_type = "Promise<string>")]
+    pub fn import_key(&self, backup: String, passphrase: String) -> Promise {
+        let inner = self.inner.clone();
+        let backup = Zeroizing::new(backup);
+        let passphrase = Zeroizing::new(passphrase);
+        promise_of(async move {
+            inner.check_open()?;
+            check_passphrase(&passphrase)?;
+            let key = match keystore::parse_backup(&backup)? {
+                keystore::Backup::Sealed(sealed) => keystore::open(&sealed, &passphrase)?,
+                keystore::Backup::Plain(key) => key,
+            };
+            let _guard = inner.writer.lock().await;
+            let existing = inner.state.borrow().did.clone();
+            if let Some(did) = existing {
+                if did != key.did() {
+                    return Err(Error::DidMismatch(format!(
+                        "this vault belongs to {did}; the backup is the key of {}",
+                        key.did()
+                    )));
+                }
+            }
+            install_key(&inner, key, &passphrase).await
+        })
+    }
+
+    /// Local counts of live items: `{section: {collection: n}}`.
+    #[wasm_bindgen(js_name = count, unchecked_return_type = "Promise<Counts>")]
+    pub fn count(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise_of(async move {
+            inner.check_open()?;
+            let counts = inner.state.borrow().store.counts();
+            jsv::to_js(&json!(counts))
+        })
+    }
+
+    /// The unsigned bundle assembled from IndexedDB.
+    #[wasm_bindgen(js_name = bundle, unchecked_return_type = "Promise<Bundle>")]
+    pub fn bundle(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise_of(async move {
+            let bundle = assemble(&inner).await?;
+            jsv::to_js(&bundle.to_value()?)
+        })
+    }
+
+    /// Entries of the append log from `since` (a sequence number, default 0), at most `limit` (default 1000).
+    #[wasm_bindgen(js_name = log, unchecked_return_type = "Promise<LogEntry[]>")]
+    pub fn log(&self, options: Option<LogOptions>) -> Promise {
+        let inner = self.inner.clone();
+        let since = options.as_ref().and_then(|o| number_option(o, "since"));
+        let limit = options.as_ref().and_then(|o| number_option(o, "limit"));
+        promise_of(async move {
+            inner.check_open()?;
+            let since = since.unwrap_or(0.0).max(0.0) as u64;
+            let limit = limit.unwrap_or(1000.0).clamp(0.0, 100_000.0) as usize;
+            let mut out: Vec<LogEntry> = Vec::new();
+            for (_, text) in db::get_all(&inner.db, db::LOG).await? {
+                if out.len() >= limit {
+                    break;
+                }
+                let entries: Vec<LogEntry> =
+                    serde_json::from_str(&text).map_err(|e| Error::LogBroken(e.to_string()))?;
+                out.extend(
+                    entries
+                        .into_iter()
+                        .filter(|e| e.seq >= since)
+                        .take(limit - out.len()),
+                );
+            }
+            jsv::to_js(&serde_json::to_value(out).map_err(|e| Error::LogBroken(e.to_string()))?)
+        })
+    }
+
+    /// The log's commitment: `{length, head}`.
+    #[wasm_bindgen(getter, js_name = logHead, unchecked_return_type = "LogHead")]
+    pub fn log_head(&self) -> JsValue {
+        let LogCommitment { length, head } = self.inner.state.borrow().store.chain().commitment();
+        jsv::to_js(&json!({"length": length, "head": head})).unwrap_or(JsValue::NULL)
+    }
+
+    /// Closes the database; the object is unusable afterwards.
+    #[wasm_bindgen(js_name = close)]
+    pub fn close(&self) {
+        let mut state = self.inner.state.borrow_mut();
+        state.key = None;
+        state.closed = true;
+        self.inner.db.close();
+    }
+
+    /// Deletes a vault's database and everything in it. Close open vaults of that name first.
+    #[wasm_bindgen(js_name = destroy, unchecked_return_type = "Promise<void>")]
+    pub fn destroy(name: String) -> Promise {
+        promise_of(async move {
+            db::delete(&name).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+impl Vault {
+    pub(crate) fn inner(&self) -> Rc<Inner> {
+        self.inner.clone()
+    }
+
+    /// Opens a vault from Rust (the `open` export wraps this).
+    pub async fn open_named(name: &str) -> Result<Vault> {
+        if name.is_empty() || name.len() > 128 {
+            return Err(Error::InvalidArgument(
+                "a vault name has 1 to 128 characters".into(),
+            ));
+        }
+        let database = db::open(name).await?;
+        let sealed = match db::get(&database, db::KEYS, &string_key(PRIMARY_KEY)).await? {
+            Some(text) => Some(keystore::SealedKey::from_json(&text)?),
+            None => None,
+        };
+        let did = match &sealed {
+            Some(s) => Some(s.did.clone()),
+            None => db::get(&database, db::META, &string_key(META_DID)).await?,
+        };
+        let store = load_store(&database).await?;
+        let persisted = request_persistence().await;
+        Ok(Vault {
+            inner: Rc::new(Inner {
+                name: name.to_owned(),
+                db: database,
+                state: RefCell::new(State {
+                    did,
+                    sealed,
+                    key: None,
+                    store,
+                    persisted,
+                    closed: false,
+                }),
+                writer: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Every record of every store as JSON text `{store: [[key, value], …]}` (tests compare and scan it).
+    pub fn dump(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise_of(async move { dump(&inner).await })
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{since?: number, limit?: number}`.
+    #[wasm_bindgen(typescript_type = "LogOptions")]
+    pub type LogOptions;
+}
+
+pub(crate) fn number_option(options: &JsValue, name: &str) -> Option<f64> {
+    Reflect::get(options, &name.into())
+        .ok()
+        .and_then(|v| v.as_f64())
+}
+
+fn check_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::InvalidArgument(format!(
+            "a passphrase has at least {MIN_PASSPHRASE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Seals and stores a key, then keeps it unlocked. Callers hold the writer lock.
+async fn install_key(inner: &Inner, key: keys::Keypair, passphrase: &str) -> Result<String> {
+    let sealed = keystore::seal(&key, passphrase, keystore::KdfParams::DEFAULT)?;
+    let did = key.did();
+    db::write(
+        &inner.db,
+        vec![
+            Write::Put(db::KEYS, string_key(PRIMARY_KEY), sealed.to_json()),
+            Write::Put(db::META, string_key(META_DID), did.clone()),
+        ],
+    )
+    .await?;
+    let mut state = inner.state.borrow_mut();
+    state.sealed = Some(sealed);
+    state.did = Some(did.clone());
+    state.key = Some(key);
+    Ok(did)
+}
+
+/// Rebuilds the in-memory store from the heads and log records, verifying the chain.
+async fn load_store(database: &Database) -> Result<Store> {
+    let heads = db::get_all(database, db::HEADS).await?;
+    let logs = db::get_all(database, db::LOG).await?;
+    if heads.len() != logs.len() {
+        return Err(Error::LogBroken(format!(
+            "{} heads records but {} log records",
+            heads.len(),
+            logs.len()
+        )));
+    }
+    let mut store = Store::new();
+    for ((hk, heads), (lk, log)) in heads.iter().zip(&logs) {
+        let number = hk
+            .as_f64()
+            .filter(|n| Some(*n) == lk.as_f64())
+            .ok_or_else(|| Error::LogBroken("heads and log records do not pair up".into()))?;
+        store.load_commit(number as u64, heads, log)?;
+    }
+    let recorded = match db::get(database, db::META, &string_key(META_HEAD)).await? {
+        Some(text) => {
+            let c: LogCommitment =
+                serde_json::from_str(&text).map_err(|e| Error::LogBroken(e.to_string()))?;
+            Chain {
+                length: c.length,
+                head: c.head,
+            }
+        }
+        None => Chain::default(),
+    };
+    store.check_head(&recorded)?;
+    Ok(store)
+}
+
+/// The writes of a staged commit: heads, bodies, log and the recorded head, plus `extra`.
+pub(crate) fn commit_writes(
+    staged: &crate::core::store::StagedCommit,
+    chain_after: &Chain,
+) -> Result<Vec<Write>> {
+    if staged.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = JsValue::from_f64(staged.number as f64);
+    Ok(vec![
+        Write::Put(db::HEADS, key.clone(), staged.heads_json()?),
+        Write::Put(db::BODIES, key.clone(), staged.bodies_json()?),
+        Write::Put(db::LOG, key, staged.log_json()?),
+        Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
+    ])
+}
+
+/// The unsigned bundle from IndexedDB.
+pub(crate) async fn assemble(inner: &Inner) -> Result<crate::core::bundle::Bundle> {
+    inner.check_open()?;
+    let did = inner.did()?;
+    let heads = db::get_all(&inner.db, db::HEADS).await?;
+    let bodies = db::get_all(&inner.db, db::BODIES).await?;
+    if heads.len() != bodies.len() {
+        return Err(Error::LogBroken(
+            "heads and bodies records do not pair up".into(),
+        ));
+    }
+    let commits = heads
+        .iter()
+        .zip(&bodies)
+        .map(|((k, h), (_, b))| (k.as_f64().unwrap_or(-1.0) as u64, h.as_str(), b.as_str()));
+    let state = inner.state.borrow();
+    state
+        .store
+        .assemble(&did, "bundle-vault", &super::keypair::now(), commits)
+}
+
+/// Asks the browser to keep this origin's storage (`navigator.storage.persist()`).
+async fn request_persistence() -> Option<bool> {
+    let global = js_sys::global();
+    let navigator = Reflect::get(&global, &"navigator".into()).ok()?;
+    let storage = Reflect::get(&navigator, &"storage".into()).ok()?;
+    let persist = Reflect::get(&storage, &"persist".into()).ok()?;
+    let persist: &js_sys::Function = persist.dyn_ref()?;
+    let promise: Promise = persist.call0(&storage).ok()?.dyn_into().ok()?;
+    JsFuture::from(promise).await.ok()?.as_bool()
+}
+
+/// Copies every record of every store, for tests and diagnostics that compare the database before and
+/// after an operation: `{store: [[key, value], …]}` as JSON text.
+pub(crate) async fn dump(inner: &Inner) -> Result<String> {
+    let mut out = serde_json::Map::new();
+    for store in db::ALL_STORES {
+        let records: Vec<Value> = db::get_all(&inner.db, store)
+            .await?
+            .into_iter()
+            .map(|(k, v)| json!([format!("{k:?}"), v]))
+            .collect();
+        out.insert(store.to_owned(), Value::Array(records));
+    }
+    Ok(Value::Object(out).to_string())
+}
