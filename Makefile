@@ -9,11 +9,15 @@ export CARGO_TERM_COLOR ?= never
 
 HOST ?= 127.0.0.1
 APP_PORT ?= 8080
+SOURCE_PORT ?= 7001
+TARGET_PORT ?= 7002
+DEMO_ITEMS ?= 2000
 
 .PHONY: help setup build build-node-pkg run serve test lint test-native test-browser test-node test-e2e clean
 
 help:
-	@echo "make run    build the package and serve the app on http://$(HOST):$(APP_PORT)"
+	@echo "make run    build the package, start the source node (demo data) on :$(SOURCE_PORT) and the target"
+	@echo "            node on :$(TARGET_PORT), and serve the app on http://$(HOST):$(APP_PORT)"
 	@echo "make test   every test layer: lint, native, browser (wasm-pack), Node package, end to end"
 
 setup:
@@ -29,7 +33,8 @@ build-node-pkg: setup
 	wasm-pack build --release --target nodejs --out-dir pkg-node --out-name bundle_vault
 
 run: build
-	node tools/serve.mjs --host $(HOST) --port $(APP_PORT)
+	HOST=$(HOST) APP_PORT=$(APP_PORT) SOURCE_PORT=$(SOURCE_PORT) TARGET_PORT=$(TARGET_PORT) \
+	  DEMO_ITEMS=$(DEMO_ITEMS) tools/run.sh
 
 serve:
 	node tools/serve.mjs --host $(HOST) --port $(APP_PORT)
@@ -59,4 +64,4 @@ test-e2e: build
 
 clean:
 	cargo clean
-	rm -rf pkg pkg-node
+	rm -rf pkg pkg-node .run

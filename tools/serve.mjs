@@ -2,7 +2,8 @@
 // Correct MIME types (application/wasm for streaming compilation) and a Content-Security-Policy that
 // allows only what the app needs. No dependencies beyond Node itself.
 //
-//   node tools/serve.mjs [--host 127.0.0.1] [--port 8080] [--www www] [--pkg pkg]
+//   node tools/serve.mjs [--host 127.0.0.1] [--port 8080] [--www www] [--pkg pkg] [--connect ORIGIN]…
+// Each --connect origin (a node the app talks to) is added to the policy's connect-src.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -14,6 +15,7 @@ const { values: args } = parseArgs({
     port: { type: "string", default: "8080" },
     www: { type: "string", default: "www" },
     pkg: { type: "string", default: "pkg" },
+    connect: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -32,13 +34,19 @@ const MIME = {
   ".md": "text/plain; charset=utf-8",
 };
 
+function checkOrigin(text) {
+  const url = new URL(text);
+  if (!["http:", "https:"].includes(url.protocol)) throw new Error(`--connect ${text}: not http(s)`);
+  return url.origin;
+}
+
 // 'wasm-unsafe-eval' lets the page compile WebAssembly; nothing else runs but our own modules.
 export const CSP = [
   "default-src 'none'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data:",
-  "connect-src 'self'",
+  ["connect-src 'self'", ...args.connect.map(checkOrigin)].join(" "),
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
