@@ -13,12 +13,13 @@ SOURCE_PORT ?= 7001
 TARGET_PORT ?= 7002
 DEMO_ITEMS ?= 2000
 
-.PHONY: help setup build build-node-pkg run serve test lint test-native test-browser test-node test-e2e clean
+.PHONY: help setup build build-node-pkg run serve bench test lint test-native test-browser test-node test-e2e clean
 
 help:
 	@echo "make run    build the package, start the source node (demo data) on :$(SOURCE_PORT) and the target"
 	@echo "            node on :$(TARGET_PORT), and serve the app on http://$(HOST):$(APP_PORT)"
 	@echo "make test   every test layer: lint, native, browser (wasm-pack), Node package, end to end"
+	@echo "make bench  the vault's figures against a local node (BENCH_ITEMS=100000)"
 
 setup:
 	@tools/setup.sh
@@ -38,6 +39,11 @@ run: build
 
 serve:
 	node tools/serve.mjs --host $(HOST) --port $(APP_PORT)
+
+## Figures, not tests: the vault against a local node with a BENCH_ITEMS-item demo account (README).
+BENCH_ITEMS ?= 100000
+bench: build
+	tools/with-nodes.sh --demo-items $(BENCH_ITEMS) -- node tools/bench.mjs
 
 test: setup lint test-native test-browser test-node test-e2e
 	@echo "make test: every layer passed"

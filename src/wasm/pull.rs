@@ -301,10 +301,11 @@ async fn pull_service(
         }
         pages += 1;
         cursor = Some(page.cursor);
-        options.progress(&service.name, "fetch", items, bytes, page.done);
         if page.done {
+            options.progress(&service.name, "done", items, bytes, true);
             return Ok((report, pages, bytes));
         }
+        options.progress(&service.name, "fetch", items, bytes, false);
     }
 }
 
@@ -337,11 +338,8 @@ impl Vault {
                     let (session, options) = (&session, &options);
                     async move {
                         let result = pull_service(session, &service, options).await;
-                        match &result {
-                            Ok((_, _, bytes)) => {
-                                options.progress(&service.name, "done", 0, *bytes, true)
-                            }
-                            Err(_) => options.progress(&service.name, "error", 0, 0, true),
+                        if result.is_err() {
+                            options.progress(&service.name, "error", 0, 0, true);
                         }
                         (service, result)
                     }
