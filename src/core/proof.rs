@@ -3,7 +3,7 @@
 //!
 //! Signing: `hashData = SHA-256(JCS(proofConfig)) ‖ SHA-256(JCS(unsecuredDocument))`, signed with pure
 //! Ed25519; `proofValue` is `z` + base58btc(signature). The proof configuration is the proof without
-//! `proofValue`, carrying the document's `@context` when the document has one.
+//! `proofValue`; the proof carries the document's `@context` when the document has one (§3.3.1 step 2).
 //!
 //! The one verification method the vault resolves offline is `did:key:z6Mk…#z6Mk…` (and a
 //! `did:imajin:<key>#…` whose identifier encodes the key).
@@ -11,7 +11,7 @@
 use std::io;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::canonical;
@@ -40,8 +40,33 @@ pub struct Verified {
 /// Signs a JSON object, returning it with a `proof` member added.
 ///
 /// `created` is an XML Schema dateTime such as `2026-03-09T16:45:00Z`; the core has no clock, so the
-/// caller gives the time.
+/// caller gives the time. The proof options are the vault's fixed ones (see [`sign_with_options`]).
 pub fn sign(document: Value, keypair: &Keypair, created: &str) -> Result<Value> {
+    let mut options = Map::new();
+    options.insert("type".into(), PROOF_TYPE.into());
+    options.insert("cryptosuite".into(), CRYPTOSUITE.into());
+    options.insert("created".into(), created.into());
+    options.insert(
+        "verificationMethod".into(),
+        keypair.verification_method().into(),
+    );
+    options.insert("proofPurpose".into(), PROOF_PURPOSE.into());
+    sign_with_options(document, options, keypair)
+}
+
+/// Signs a JSON object with caller-given proof options (REC §3.3.1 "Create Proof"), returning it with a
+/// `proof` member added: the options, the document's `@context` when it has one (step 2), and
+/// `proofValue`.
+///
+/// The options must be ones [`verify`] accepts: `type` `DataIntegrityProof`, `cryptosuite`
+/// `eddsa-jcs-2022`, `proofPurpose` `assertionMethod`, a `verificationMethod` that names `keypair`'s key,
+/// an optional dateTime `created`, and no `proofValue`. An `@context` in the options must be a prefix of
+/// the document's (REC §3.3.2 step 4); other members (`challenge`, `domain`, …) are signed as given.
+pub fn sign_with_options(
+    document: Value,
+    options: Map<String, Value>,
+    keypair: &Keypair,
+) -> Result<Value> {
     let Value::Object(mut map) = document else {
         return Err(Error::InvalidArgument(
             "only a JSON object can be signed".into(),
@@ -52,17 +77,29 @@ pub fn sign(document: Value, keypair: &Keypair, created: &str) -> Result<Value> 
             "the document already carries a proof; remove it before signing again".into(),
         ));
     }
-    check_datetime(created)?;
-    let options = json!({
-        "type": PROOF_TYPE,
-        "cryptosuite": CRYPTOSUITE,
-        "created": created,
-        "verificationMethod": keypair.verification_method(),
-        "proofPurpose": PROOF_PURPOSE,
-    });
-    let Value::Object(mut proof) = options else {
-        return Err(Error::InvalidArgument("proof options".into()));
-    };
+    if options.contains_key("proofValue") {
+        return Err(Error::InvalidArgument(
+            "proof options must not carry a proofValue".into(),
+        ));
+    }
+    let (_, public_key) = check_options(&options)?;
+    if public_key != keypair.public_key() {
+        return Err(Error::InvalidArgument(
+            "the proof options' verificationMethod does not name the signing key".into(),
+        ));
+    }
+    let mut proof = options;
+    if let Some(context) = proof.get("@context") {
+        if !context_starts_with(map.get("@context"), context) {
+            return Err(Error::InvalidArgument(
+                "the document's @context does not begin with the proof options' @context".into(),
+            ));
+        }
+    }
+    // Create Proof step 2: the proof carries the document's @context.
+    if let Some(context) = map.get("@context") {
+        proof.insert("@context".into(), context.clone());
+    }
     let hash_data = hash_data(&map, &proof)?;
     let signature = keypair.sign(&hash_data);
     proof.insert(
@@ -88,35 +125,39 @@ pub fn verify(document: &Value) -> Result<Verified> {
         Some(_) => return Err(Error::ProofMalformed("proof must be an object".into())),
         None => return Err(Error::ProofMalformed("the document has no proof".into())),
     };
-    expect_str(proof, "type", PROOF_TYPE)?;
-    expect_str(proof, "cryptosuite", CRYPTOSUITE)?;
-    expect_str(proof, "proofPurpose", PROOF_PURPOSE)?;
-    if let Some(created) = proof.get("created") {
-        check_datetime(created.as_str().unwrap_or_default())?;
-    }
-    let method = proof
-        .get("verificationMethod")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::ProofMalformed("verificationMethod must be a string".into()))?;
-    let public_key = resolve_method(method)?;
+    let (method, public_key) = check_options(proof)?;
     let signature = decode_proof_value(proof.get("proofValue"))?;
 
-    let mut options = proof.clone();
-    options.remove("proofValue");
     // §3.3.2: a proof that names a context only verifies over a document whose context begins with it.
-    if let Some(proof_context) = options.get("@context") {
+    if let Some(proof_context) = proof.get("@context") {
         if !context_starts_with(map.get("@context"), proof_context) {
             return Err(Error::SignatureInvalid(
                 "the document's @context does not begin with the proof's @context".into(),
             ));
         }
     }
-    let data = hash_data(map, &options)?;
+    let data = hash_data(map, proof)?;
     keys::verify(&public_key, &data, &signature)?;
     Ok(Verified {
         verification_method: method.to_owned(),
         public_key,
     })
+}
+
+/// Checks the members of proof options (or of a proof) that the vault fixes, and resolves the
+/// verification method to its key: REC §3.3.5 steps 2–3, plus the purpose and method the vault accepts.
+fn check_options(options: &Map<String, Value>) -> Result<(&str, [u8; PUBLIC_KEY_LEN])> {
+    expect_str(options, "type", PROOF_TYPE)?;
+    expect_str(options, "cryptosuite", CRYPTOSUITE)?;
+    expect_str(options, "proofPurpose", PROOF_PURPOSE)?;
+    if let Some(created) = options.get("created") {
+        check_datetime(created.as_str().unwrap_or_default())?;
+    }
+    let method = options
+        .get("verificationMethod")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::ProofMalformed("verificationMethod must be a string".into()))?;
+    Ok((method, resolve_method(method)?))
 }
 
 /// Resolves a verification method to its Ed25519 key without network access.
@@ -151,29 +192,23 @@ pub fn resolve_method(method: &str) -> Result<[u8; PUBLIC_KEY_LEN]> {
 
 /// `SHA-256(JCS(proofConfig)) ‖ SHA-256(JCS(unsecured document))`.
 ///
-/// The unsecured document is `document` without `proof`; when the proof options carry an `@context`
-/// (already checked to be a prefix of the document's), it replaces the document's (§3.3.2).
+/// The proof configuration is the proof options exactly as given, without `proofValue` (REC §3.3.5): an
+/// `@context` is signed only when the proof carries one. The unsecured document is `document` without
+/// `proof`; when the proof options carry an `@context` (already checked to be a prefix of the
+/// document's), it replaces the document's (§3.3.2 step 4).
 fn hash_data(
     document: &Map<String, Value>,
     proof_options: &Map<String, Value>,
 ) -> Result<[u8; 64]> {
-    let context = proof_options
-        .get("@context")
-        .or_else(|| document.get("@context"));
-    let mut config = proof_options.clone();
-    config.remove("proofValue");
-    if let Some(context) = context {
-        config.insert("@context".into(), context.clone());
-    }
     let config_hash = sha256_canonical(&WithoutKey {
-        map: &config,
-        skip: None,
+        map: proof_options,
+        skip: Some("proofValue"),
         context: None,
     })?;
     let unsecured = WithoutKey {
         map: document,
         skip: Some("proof"),
-        context,
+        context: proof_options.get("@context"),
     };
     let document_hash = sha256_canonical(&unsecured)?;
     let mut out = [0u8; 64];
@@ -338,6 +373,7 @@ pub fn check_datetime(text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const CREATED: &str = "2026-03-09T16:45:00Z";
 
