@@ -214,10 +214,16 @@ pub async fn put_chunk(
             ),
         ));
     }
+    let size = session.size;
     let received = state
         .db
         .call(move |conn| {
             let tx = conn.transaction()?;
+            // The session may have been committed since it was loaded: then its chunks are gone and
+            // this one must not be stored again.
+            if load(&tx, &session.id)?.receipt.is_some() {
+                return Ok(None);
+            }
             let stored: Option<Vec<u8>> = tx
                 .query_row(
                     "SELECT data FROM transfer_chunks WHERE session_id = ?1 AND idx = ?2",
@@ -242,10 +248,13 @@ pub async fn put_chunk(
             }
             let received = received_bytes(&tx, &session)?;
             tx.commit()?;
-            Ok(received)
+            Ok(Some(received))
         })
         .await?;
-    Ok(Json(json!({"received": received})))
+    Ok(Json(match received {
+        Some(received) => json!({"received": received}),
+        None => json!({"received": size, "committed": true}),
+    }))
 }
 
 /// `POST /transfer/sessions/{id}/commit`.
@@ -377,7 +386,7 @@ fn check_bundle(
         ));
     }
     let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::bad_request("BUNDLE_MALFORMED", "the bundle is not UTF-8"))?;
+        .map_err(|_| ApiError::bad_request("INVALID_JSON", "the bundle is not UTF-8"))?;
     let value = canonical::parse(text)?;
     if canonical::to_canonical_vec(&value)? != bytes {
         return Err(ApiError::bad_request(
