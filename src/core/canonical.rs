@@ -11,10 +11,18 @@
 //!
 //! The checks on integers run on the raw text's number tokens, because a JSON parser turns an integer
 //! literal beyond the 64-bit range into a float without saying so.
+//!
+//! Speed: most of the vault's data (export pages, items, log entries) has only integers and
+//! ASCII-ordered keys. For such a value serde_json's compact output already *is* its RFC 8785 form, so
+//! [`write_canonical`] writes it with serde_json directly and leaves everything else (any float, any
+//! key order that UTF-16 and byte order might sort differently) to `serde_json_canonicalizer`. A
+//! property test checks that both paths give the same bytes.
 
 use std::fmt;
+use std::io;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
 use super::error::{excerpt, Error, Result};
@@ -43,17 +51,46 @@ pub fn canonicalize_str(text: &str) -> Result<String> {
 
 /// Canonical text of a value (RFC 8785). Values built in code are checked like parsed ones.
 pub fn to_canonical_string(value: &Value) -> Result<String> {
-    check_value(value)?;
-    serde_json_canonicalizer::to_string(value).map_err(|e| Error::InvalidJson(e.to_string()))
+    let bytes = to_canonical_vec(value)?;
+    String::from_utf8(bytes).map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
 /// Canonical bytes of a value (RFC 8785).
 pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>> {
-    to_canonical_string(value).map(String::into_bytes)
+    let plain = check_value_plain(value)?;
+    let mut out = Vec::new();
+    write_canonical(value, plain, &mut out)?;
+    Ok(out)
+}
+
+/// Writes the RFC 8785 form of `value`. `plain` says that serde_json's compact output of `value` is
+/// already canonical (see [`check_value_plain`] and [`keys_are_plain`]); otherwise the canonicalizer
+/// crate sorts and formats it. The caller has run the guards ([`check_value`]).
+pub fn write_canonical<T: Serialize, W: io::Write>(
+    value: &T,
+    plain: bool,
+    mut writer: W,
+) -> Result<()> {
+    if plain {
+        serde_json::to_writer(writer, value)
+    } else {
+        serde_json_canonicalizer::to_writer(value, &mut writer)
+    }
+    .map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
 /// Checks a value tree for the guards of this module, without recursion.
 pub fn check_value(value: &Value) -> Result<()> {
+    check_value_plain(value).map(|_| ())
+}
+
+/// [`check_value`], also telling whether the value is *plain*: no float anywhere, and every object's
+/// keys [plain](keys_are_plain). serde_json's compact output of a plain value is its RFC 8785 form:
+/// integers within ±(2^53−1) print the same as in ECMAScript, and serde_json escapes strings exactly
+/// as RFC 8785 §3.2.2.2 does (the short escapes, `\u00xx` in lowercase hex for other controls,
+/// nothing else).
+pub fn check_value_plain(value: &Value) -> Result<bool> {
+    let mut plain = true;
     let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
     while let Some((v, depth)) = stack.pop() {
         match v {
@@ -67,13 +104,31 @@ pub fn check_value(value: &Value) -> Result<()> {
                 if depth > MAX_DEPTH {
                     return Err(Error::TooDeep(MAX_DEPTH));
                 }
+                plain = plain && keys_are_plain(map.keys().map(String::as_str));
                 stack.extend(map.values().map(|item| (item, depth + 1)));
             }
-            Value::Number(n) => check_number(n)?,
+            Value::Number(n) => {
+                check_number(n)?;
+                plain = plain && !n.is_f64();
+            }
             Value::Null | Value::Bool(_) | Value::String(_) => {}
         }
     }
-    Ok(())
+    Ok(plain)
+}
+
+/// Whether keys, in the order given, are strictly increasing in both byte order and RFC 8785's UTF-16
+/// order. The two orders can differ only where a key has a character from U+E000 up (UTF-8 lead byte
+/// 0xEE or above), so such keys are never plain; the order is checked, not assumed from the map type.
+pub fn keys_are_plain<'a>(keys: impl Iterator<Item = &'a str>) -> bool {
+    let mut previous: Option<&str> = None;
+    for key in keys {
+        if key.bytes().any(|b| b >= 0xEE) || previous.is_some_and(|p| p >= key) {
+            return false;
+        }
+        previous = Some(key);
+    }
+    true
 }
 
 fn check_number(n: &Number) -> Result<()> {
@@ -303,5 +358,77 @@ mod tests {
             to_canonical_string(&big).unwrap_err().code(),
             "UNSAFE_NUMBER"
         );
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::unwrap_used)]
+mod plain_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Keys that exercise both orders: ASCII, Latin, CJK, U+E000–U+FFFF and supplementary characters.
+    fn key() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                Just('a'),
+                Just('B'),
+                Just('_'),
+                Just('é'),
+                Just('語'),
+                Just('\u{E000}'),
+                Just('\u{FB33}'),
+                Just('\u{1F600}'),
+                Just('\u{10000}'),
+            ],
+            0..4,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-(MAX_SAFE_INTEGER as i64)..=MAX_SAFE_INTEGER as i64).prop_map(Value::from),
+            prop::num::f64::NORMAL.prop_map(Value::from),
+            prop_oneof![Just(0.5), Just(1e21), Just(1e-7), Just(-0.0), Just(100.0)]
+                .prop_map(Value::from),
+            "[\\u{0}-\\u{7f}é語\\u{2028}\\u{1F600}]{0,6}".prop_map(Value::String),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(key(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn both_paths_give_the_crate_s_bytes(v in value()) {
+            let expected = serde_json_canonicalizer::to_vec(&v).unwrap();
+            prop_assert_eq!(to_canonical_vec(&v).unwrap(), expected.clone());
+            if check_value_plain(&v).unwrap() {
+                prop_assert_eq!(serde_json::to_vec(&v).unwrap(), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_plain() {
+        let plain = |text: &str| check_value_plain(&parse(text).unwrap()).unwrap();
+        assert!(plain(r#"{"a":[1,-2,{"b":"\u0001\u001f é 😀"}],"c":null}"#));
+        assert!(!plain(r#"{"a":1.5}"#));
+        assert!(!plain(r#"{"a":1.0}"#), "a float that looks integral");
+        assert!(!plain(r#"{"\ue000":1,"😀":2}"#));
+        assert!(keys_are_plain(["a", "b", "é"].into_iter()));
+        assert!(!keys_are_plain(["b", "a"].into_iter()), "order is checked");
+        assert!(!keys_are_plain(["a", "a"].into_iter()));
+        assert!(!keys_are_plain(["\u{FB33}"].into_iter()));
     }
 }

@@ -10,7 +10,7 @@
 //! `updated_at` values are compared as strings; the protocol fixes their format
 //! (`YYYY-MM-DDTHH:MM:SS.sssZ`, UTC), in which string order is time order.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::canonical;
@@ -72,14 +72,30 @@ pub fn item_hash(
     deleted: bool,
     data: &Value,
 ) -> Result<[u8; 32]> {
-    let value = json!({
-        "collection": collection,
-        "id": id,
-        "updated_at": updated_at,
-        "deleted": deleted,
-        "data": if deleted { &Value::Null } else { data },
-    });
-    Ok(Sha256::digest(canonical::to_canonical_vec(&value)?).into())
+    /// The hashed object, borrowed; its fields are declared in RFC 8785 order.
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        collection: &'a str,
+        data: &'a Value,
+        deleted: bool,
+        id: &'a str,
+        updated_at: &'a str,
+    }
+    let data = if deleted { &Value::Null } else { data };
+    let plain = canonical::check_value_plain(data)?;
+    let mut bytes = Vec::new();
+    canonical::write_canonical(
+        &Hashed {
+            collection,
+            data,
+            deleted,
+            id,
+            updated_at,
+        },
+        plain,
+        &mut bytes,
+    )?;
+    Ok(Sha256::digest(bytes).into())
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -87,7 +103,36 @@ pub fn item_hash(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
     use std::collections::HashMap;
+
+    #[test]
+    fn item_hash_is_the_sha256_of_the_jcs_object() {
+        for (deleted, data) in [
+            (
+                false,
+                json!({"text": "héllo 😀", "n": 3, "nested": {"b": [1, 2.5], "a": null}}),
+            ),
+            (false, json!({"\u{e000}": 1, "\u{1f600}": 2.0})),
+            (true, json!({"ignored": true})),
+        ] {
+            let object = json!({
+                "collection": "messages", "id": "msg_1", "updated_at": "2026-03-09T16:45:00.000Z",
+                "deleted": deleted, "data": if deleted { Value::Null } else { data.clone() },
+            });
+            let expected: [u8; 32] =
+                Sha256::digest(serde_json_canonicalizer::to_vec(&object).unwrap()).into();
+            let got = item_hash(
+                "messages",
+                "msg_1",
+                "2026-03-09T16:45:00.000Z",
+                deleted,
+                &data,
+            )
+            .unwrap();
+            assert_eq!(got, expected, "{data}");
+        }
+    }
 
     fn version(t: &str, deleted: bool, data: i64) -> Version {
         let data = json!({ "n": data });

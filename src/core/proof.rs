@@ -219,12 +219,12 @@ fn hash_data(
 
 /// SHA-256 of the canonical form of an object, streamed into the hash without an intermediate copy.
 fn sha256_canonical(object: &WithoutKey<'_>) -> Result<[u8; 32]> {
+    let mut plain = canonical::keys_are_plain(object.entries().map(|(k, _)| k.as_str()));
     for (_, value) in object.entries() {
-        canonical::check_value(value)?;
+        plain &= canonical::check_value_plain(value)?;
     }
     let mut hasher = HashWriter(Sha256::new());
-    serde_json_canonicalizer::to_writer(object, &mut hasher)
-        .map_err(|e| Error::InvalidJson(e.to_string()))?;
+    canonical::write_canonical(object, plain, &mut hasher)?;
     Ok(hasher.0.finalize().into())
 }
 
