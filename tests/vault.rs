@@ -328,6 +328,435 @@ async fn unreachable_and_malformed_nodes_are_typed_errors() {
         code(vault.pull(source().into(), Some(options.unchecked_into()))).await,
         "INVALID_ARGUMENT"
     );
+    for timeout in [
+        JsValue::from(0),
+        JsValue::from(-5),
+        JsValue::from(1.5),
+        JsValue::from(600_001),
+        JsValue::from(f64::NAN),
+        JsValue::from("1000"),
+    ] {
+        let options = Object::new();
+        Reflect::set(&options, &"timeoutMs".into(), &timeout).unwrap();
+        assert_eq!(
+            code(vault.pull(source().into(), Some(options.unchecked_into()))).await,
+            "INVALID_ARGUMENT",
+            "timeoutMs {timeout:?}"
+        );
+    }
     assert_eq!(digest(&vault).await, before, "failed pulls change nothing");
+    finish(vault).await;
+}
+
+// ---- Faults of the source node (`/dev/fault`, `--dev-endpoints`): token expiry, failing services and
+// hostile export pages. Faults are armed per DID and service, so tests cannot disturb each other.
+
+/// A URL of the source node.
+fn node_url(path: &str) -> String {
+    source().replace("/.well-known/bundle-node", path)
+}
+
+/// Calls a development endpoint of the source node and returns its JSON answer.
+async fn dev(method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().unwrap();
+        headers.set("Content-Type", "application/json").unwrap();
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body.to_string()));
+    }
+    let request = web_sys::Request::new_with_str_and_init(&node_url(path), &init).unwrap();
+    let window = web_sys::window().unwrap();
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .unwrap()
+        .unchecked_into();
+    let text = JsFuture::from(response.text().unwrap())
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(
+        response.ok(),
+        "{method} {path}: {} {text}",
+        response.status()
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Arms `fault` on the DID's export requests of `service`: the next `count`, or until cleared.
+async fn arm(did: &str, service: &str, fault: &str, count: Option<u32>) {
+    let mut body =
+        serde_json::json!({"did": did, "service": service, "fault": fault, "count": count});
+    if fault == "slow" {
+        // Well beyond the 1 s timeout the tests give a pull with this fault.
+        body["delayMs"] = serde_json::json!(4000);
+    }
+    dev("POST", "/dev/fault", Some(body)).await;
+}
+
+fn did_query(did: &str) -> String {
+    format!(
+        "/dev/fault?did={}",
+        String::from(js_sys::encode_uri_component(did))
+    )
+}
+
+/// How many export requests the fault armed for the DID on `service` has answered.
+async fn served(did: &str, service: &str) -> u64 {
+    let listed = dev("GET", &did_query(did), None).await;
+    listed["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["service"] == service)
+        .and_then(|f| f["served"].as_u64())
+        .unwrap_or(0)
+}
+
+/// Clears every fault of the DID.
+async fn clear(did: &str) {
+    dev("DELETE", &did_query(did), None).await;
+}
+
+/// Changes `fraction` of the DID's items on the node (new versions to pull).
+async fn mutate(did: &str, fraction: f64) -> u64 {
+    let answer = dev(
+        "POST",
+        "/dev/mutate",
+        Some(serde_json::json!({"did": did, "fraction": fraction})),
+    )
+    .await;
+    answer["updated"].as_u64().unwrap()
+}
+
+/// Pull options: only `services`, and a timeout when given.
+fn only(services: &[&str], timeout_ms: Option<u32>) -> Object {
+    let options = Object::new();
+    let names = js_sys::Array::new();
+    for s in services {
+        names.push(&JsValue::from_str(s));
+    }
+    Reflect::set(&options, &"services".into(), &names).unwrap();
+    if let Some(ms) = timeout_ms {
+        Reflect::set(&options, &"timeoutMs".into(), &ms.into()).unwrap();
+    }
+    options
+}
+
+/// The report entry of one service.
+fn entry(report: &JsValue, service: &str) -> JsValue {
+    js_sys::Array::from(&get(report, "services"))
+        .iter()
+        .find(|s| get(s, "service").as_string().as_deref() == Some(service))
+        .unwrap_or_else(|| panic!("no report for {service}"))
+}
+
+/// The error `{code, message}` of a report entry, if any.
+fn error_of(entry: &JsValue) -> Option<(String, String)> {
+    let error = get(entry, "error");
+    (!error.is_undefined()).then(|| {
+        (
+            get(&error, "code").as_string().unwrap(),
+            get(&error, "message").as_string().unwrap(),
+        )
+    })
+}
+
+fn number(entry: &JsValue, key: &str) -> f64 {
+    get(entry, key).as_f64().unwrap()
+}
+
+fn log_length(vault: &Vault) -> f64 {
+    get(&vault.log_head(), "length").as_f64().unwrap()
+}
+
+/// Item counts of one section of `Vault.count()` (or of `RemoteCounts`), as JSON text.
+fn section_counts(counts: &JsValue, section: &str) -> String {
+    let counts = get(counts, section);
+    if counts.is_undefined() {
+        return "{}".into();
+    }
+    JSON::stringify(&counts).unwrap().as_string().unwrap()
+}
+
+/// Every (collection, id) of the bundle is there once, and their number.
+async fn unique_items(vault: &Vault) -> usize {
+    let bundle = ok(vault.bundle()).await;
+    let mut seen = std::collections::HashSet::new();
+    for (section, collections) in Object::entries(get(&bundle, "sections").unchecked_ref())
+        .iter()
+        .map(|e| {
+            (
+                js_sys::Array::from(&e).get(0),
+                js_sys::Array::from(&e).get(1),
+            )
+        })
+    {
+        for (collection, items) in Object::entries(collections.unchecked_ref())
+            .iter()
+            .map(|e| {
+                (
+                    js_sys::Array::from(&e).get(0),
+                    js_sys::Array::from(&e).get(1),
+                )
+            })
+        {
+            for item in js_sys::Array::from(&items).iter() {
+                let key = format!(
+                    "{}/{}/{}",
+                    section.as_string().unwrap(),
+                    collection.as_string().unwrap(),
+                    get(&item, "id").as_string().unwrap()
+                );
+                assert!(seen.insert(key.clone()), "{key} twice in the bundle");
+            }
+        }
+    }
+    seen.len()
+}
+
+#[wasm_bindgen_test]
+async fn token_expiry_mid_pull_is_renewed_and_the_pull_completes() {
+    let vault = pulled("expiry").await;
+    let did = vault.did().unwrap();
+    // The token expires when `connections` (6th of 8 services, 3 at a time) asks for its first page:
+    // earlier services have finished with the first token by then.
+    arm(&did, "connections", "expire-token", Some(1)).await;
+    let events = std::rc::Rc::new(std::cell::RefCell::new(Vec::<(String, String)>::new()));
+    let record = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new({
+        let events = events.clone();
+        move |event: JsValue| {
+            events.borrow_mut().push((
+                get(&event, "service").as_string().unwrap(),
+                get(&event, "phase").as_string().unwrap(),
+            ));
+        }
+    });
+    let options = Object::new();
+    Reflect::set(&options, &"onProgress".into(), record.as_ref()).unwrap();
+    let report = ok(vault.pull(source().into(), Some(options.unchecked_into()))).await;
+    drop(record);
+    assert_eq!(
+        served(&did, "connections").await,
+        1,
+        "the token expired mid-pull"
+    );
+    let events = events.borrow().clone();
+    let started = events
+        .iter()
+        .position(|e| e == &("connections".to_owned(), "fetch".to_owned()))
+        .unwrap();
+    assert!(
+        events[..started].iter().any(|(_, phase)| phase == "done"),
+        "a service completed before the token expired: {events:?}"
+    );
+
+    let mut added = 0.0;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(error_of(&s), None, "{:?}", get(&s, "service"));
+        added += number(&s, "added");
+    }
+    let local = ok(vault.count()).await;
+    let remote = ok(vault.remote_count(source().into())).await;
+    assert!(added > 0.0);
+    assert_eq!(total(&local), added, "every item once");
+    assert_eq!(remote_total(&remote), added, "every item of the node");
+    assert_eq!(log_length(&vault), added, "one log entry per item");
+    assert_eq!(unique_items(&vault).await as f64, added);
+    for s in ["connections", "chat", "media"] {
+        assert_eq!(
+            section_counts(&local, s),
+            section_counts(&get(&remote, s), "counts")
+        );
+    }
+
+    // A node that keeps refusing fresh tokens (every chat request expires the DID's tokens, so this
+    // pulls chat alone): the service fails with AUTH_FAILED after one renewal, without looping, and
+    // nothing is stored.
+    mutate(&did, 0.5).await;
+    let before = digest(&vault).await;
+    arm(&did, "chat", "expire-token", None).await;
+    let report = ok(vault.pull(
+        source().into(),
+        Some(only(&["chat"], None).unchecked_into()),
+    ))
+    .await;
+    let (code, message) = error_of(&entry(&report, "chat")).expect("chat fails");
+    assert_eq!(code, "AUTH_FAILED", "{message}");
+    assert!(message.contains("TOKEN_EXPIRED"), "{message}");
+    assert_eq!(served(&did, "chat").await, 2, "one request, one retry");
+    assert_eq!(digest(&vault).await, before);
+    clear(&did).await;
+    let report = ok(vault.pull(
+        source().into(),
+        Some(only(&["chat"], None).unchecked_into()),
+    ))
+    .await;
+    assert_eq!(error_of(&entry(&report, "chat")), None);
+    assert!(number(&entry(&report, "chat"), "updated") > 0.0);
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn failing_services_do_not_stop_the_others_and_complete_later() {
+    let vault = pulled("failing").await;
+    let did = vault.did().unwrap();
+    arm(&did, "media", "status-503-html", None).await;
+    arm(&did, "events", "altered", None).await;
+    let report = ok(vault.pull(source().into(), None)).await;
+    let services = js_sys::Array::from(&get(&report, "services"));
+    assert_eq!(services.length(), 8);
+    let remote = ok(vault.remote_count(source().into())).await;
+    let local = ok(vault.count()).await;
+    let mut added = 0.0;
+    for s in services.iter() {
+        let name = get(&s, "service").as_string().unwrap();
+        let expected = match name.as_str() {
+            "media" => Some("HTTP_STATUS"),
+            "events" => Some("SIGNATURE_INVALID"),
+            _ => None,
+        };
+        match (expected, error_of(&s)) {
+            (None, None) => {
+                // Pulled and committed.
+                assert_eq!(
+                    section_counts(&local, &name),
+                    section_counts(&get(&remote, &name), "counts"),
+                    "{name}"
+                );
+                added += number(&s, "added");
+            }
+            (Some(code), Some((got, message))) => {
+                assert_eq!(got, code, "{name}: {message}");
+                assert_eq!(number(&s, "added"), 0.0);
+                assert_eq!(
+                    section_counts(&local, &name),
+                    "{}",
+                    "{name}: nothing stored"
+                );
+            }
+            (expected, got) => panic!("{name}: expected {expected:?}, got {got:?}"),
+        }
+    }
+    let (_, message) = error_of(&entry(&report, "media")).unwrap();
+    assert!(
+        message.contains("HTTP 503") && message.contains("/services/media/export"),
+        "{message}"
+    );
+    assert!(added > 0.0);
+    assert_eq!(total(&local), added);
+    assert_eq!(log_length(&vault), added);
+    assert!(served(&did, "media").await >= 1 && served(&did, "events").await >= 1);
+
+    // Once the node is well again, the next pull completes exactly the two failed services.
+    clear(&did).await;
+    let report = ok(vault.pull(source().into(), None)).await;
+    let local = ok(vault.count()).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        let name = get(&s, "service").as_string().unwrap();
+        assert_eq!(error_of(&s), None, "{name}");
+        let fresh = number(&s, "added") + number(&s, "updated") + number(&s, "deleted");
+        if name == "media" || name == "events" {
+            assert!(fresh > 0.0, "{name} completed now");
+        } else {
+            assert_eq!(fresh, 0.0, "{name} had nothing new");
+        }
+        assert_eq!(
+            section_counts(&local, &name),
+            section_counts(&get(&remote, &name), "counts"),
+            "{name}"
+        );
+    }
+    assert_eq!(total(&local), remote_total(&remote));
+    assert_eq!(log_length(&vault), total(&local));
+    assert_eq!(unique_items(&vault).await as f64, total(&local));
+    finish(vault).await;
+}
+
+/// Every hostile or broken export answer, the error code the vault reports for it, and a fragment of
+/// the message. Pages the vault checks after the proof are signed correctly by the node key.
+const HOSTILE: &[(&str, &str, &str)] = &[
+    ("invalid-json", "INVALID_JSON", "invalid JSON"),
+    ("missing-page-field", "EXPORT_MALFORMED", "done"),
+    ("missing-item-field", "EXPORT_MALFORMED", "updated_at"),
+    ("other-did", "DID_MISMATCH", "sent items of did:imajin:"),
+    ("other-service", "EXPORT_MALFORMED", "injected"),
+    ("no-proof", "PROOF_MALFORMED", "no proof"),
+    // A valid signature by a key that is not the manifest's node key.
+    ("foreign-key", "DID_MISMATCH", "not by the node key"),
+    ("altered", "SIGNATURE_INVALID", "signature"),
+    ("duplicate-id", "EXPORT_MALFORMED", "twice"),
+    ("unsafe-number", "UNSAFE_NUMBER", "9007199254740993"),
+    ("too-deep", "TOO_DEEP", "deeper than 64"),
+    ("stuck-cursor", "EXPORT_MALFORMED", "cursor"),
+    // Over the 64 MiB response cap (src/wasm/http.rs MAX_RESPONSE_BYTES), declared and undeclared.
+    ("huge", "TOO_LARGE", "bytes"),
+    ("huge-chunked", "TOO_LARGE", "bytes"),
+    ("html", "EXPORT_MALFORMED", "text/html"),
+    ("status-500", "HTTP_STATUS", "HTTP 500"),
+    ("status-503-html", "HTTP_STATUS", "HTTP 503"),
+    ("slow", "NETWORK", "timed out"),
+];
+
+#[wasm_bindgen_test]
+async fn hostile_export_pages_are_typed_errors_and_change_nothing() {
+    let vault = pulled("hostile").await;
+    let did = vault.did().unwrap();
+    let first = ok(vault.pull(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&first, "services")).iter() {
+        assert_eq!(error_of(&s), None);
+    }
+    let service = "chat";
+    for &(fault, expected, fragment) in HOSTILE {
+        // New versions wait on the node, so that a page wrongly accepted would change the store.
+        assert!(mutate(&did, 0.5).await > 0);
+        let before = digest(&vault).await;
+        let (log_before, counts_before) = (log_length(&vault), total(&ok(vault.count()).await));
+        // Until cleared: a vault that silently retried would meet the fault again.
+        arm(&did, service, fault, None).await;
+        let timeout = (fault == "slow").then_some(1000);
+        let report = ok(vault.pull(
+            source().into(),
+            Some(only(&[service], timeout).unchecked_into()),
+        ))
+        .await;
+        assert_eq!(js_sys::Array::from(&get(&report, "services")).length(), 1);
+        let failed = entry(&report, service);
+        let (code, message) = error_of(&failed).unwrap_or_else(|| panic!("{fault}: no error"));
+        console_log!("{fault}: {code}: {message}");
+        assert_eq!(code, expected, "{fault}: {message}");
+        assert!(message.contains(fragment), "{fault}: {message}");
+        for key in ["added", "updated", "deleted", "pages"] {
+            assert_eq!(number(&failed, key), 0.0, "{fault}: {key}");
+        }
+        assert!(served(&did, service).await >= 1, "{fault} was served");
+        assert_eq!(
+            digest(&vault).await,
+            before,
+            "{fault}: the store is unchanged"
+        );
+        assert_eq!(log_length(&vault), log_before, "{fault}");
+        assert_eq!(total(&ok(vault.count()).await), counts_before, "{fault}");
+
+        // Without the fault, the same pull takes the waiting versions.
+        clear(&did).await;
+        let report = ok(vault.pull(
+            source().into(),
+            Some(only(&[service], None).unchecked_into()),
+        ))
+        .await;
+        let recovered = entry(&report, service);
+        assert_eq!(error_of(&recovered), None, "{fault}");
+        assert!(number(&recovered, "updated") > 0.0, "{fault}");
+        assert_eq!(
+            log_length(&vault),
+            log_before + number(&recovered, "updated")
+        );
+    }
+    let local = ok(vault.count()).await;
+    let remote = ok(vault.remote_count(source().into())).await;
+    assert_eq!(total(&local), remote_total(&remote));
     finish(vault).await;
 }

@@ -203,6 +203,22 @@ pub async fn authenticate(state: &SharedState, headers: &HeaderMap) -> ApiResult
     }
 }
 
+/// Makes every unexpired token of `did` expire now (it then answers 401 TOKEN_EXPIRED); returns how
+/// many. For the development endpoints (`POST /dev/expire-tokens`, the `expire-token` fault).
+pub async fn expire_tokens(state: &SharedState, did: &str) -> ApiResult<usize> {
+    let did = did.to_owned();
+    let past = millis_sql(clock::now_millis()).saturating_sub(1);
+    state
+        .db
+        .call(move |conn| {
+            Ok(conn.execute(
+                "UPDATE tokens SET expires_at = ?2 WHERE did = ?1 AND expires_at > ?2",
+                params![did, past],
+            )?)
+        })
+        .await
+}
+
 /// 403 DID_MISMATCH unless `requested` is the token's DID.
 pub fn require_same_did(token_did: &str, requested: &str) -> ApiResult<()> {
     if token_did == requested {

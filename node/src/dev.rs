@@ -1,11 +1,20 @@
-//! `POST /dev/mutate {did, fraction}` — only with `--dev-endpoints`, for tests and benchmarks: changes
-//! that fraction of the DID's live items (new `updated_at`, new sequence number, changed data: a
-//! `revision` member counts the changes) and answers `{did, updated}`. Unauthenticated by design; never
-//! enable it on a node that holds real data.
+//! The development endpoints, only with `--dev-endpoints`, for tests and benchmarks. They need no
+//! token by design: never enable them on a node that holds real data.
+//!
+//! - `POST /dev/mutate {did, fraction}` changes that fraction of the DID's live items (new
+//!   `updated_at`, new sequence number, changed data: a `revision` member counts the changes) and
+//!   answers `{did, updated}`.
+//! - `POST /dev/fault {did, service, fault, count?, delayMs?}` arms a [`Fault`] for the DID's next
+//!   `count` export requests of `service` (default: until cleared) and answers what was armed;
+//!   `fault: "none"` clears that DID's fault on that service. `GET /dev/fault?did=` lists the armed
+//!   faults with how many requests each has `served`; `DELETE /dev/fault?did=` clears them (all of
+//!   them without `did`).
+//! - `POST /dev/expire-tokens {did}` makes the DID's current tokens expired (they answer 401
+//!   TOKEN_EXPIRED on their next use) and answers `{did, expired}`.
 
 use axum::extract::State;
 use axum::Json;
-use bundle_vault::core::canonical;
+use bundle_vault::core::{canonical, did as dids};
 use serde_json::{json, Value};
 
 use crate::auth::string_field;
@@ -14,6 +23,8 @@ use crate::catalog;
 use crate::clock;
 use crate::demo::rng::Rng;
 use crate::error::{ApiError, ApiResult};
+use crate::export::{Params, QueryParams};
+use crate::fault::{Fault, MAX_DELAY_MS};
 use crate::server::SharedState;
 use crate::storage::items::{self, next_version_time, SeqAlloc, StoredItem};
 
@@ -87,4 +98,83 @@ fn bump_revision(data: Option<&str>) -> ApiResult<String> {
         other => json!({"value": other, "revision": 1}),
     };
     Ok(canonical::to_canonical_string(&changed)?)
+}
+
+/// `POST /dev/fault {did, service, fault, count?, delayMs?}`.
+pub async fn arm_fault(
+    State(state): State<SharedState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let did = string_field(&body, "did")?;
+    dids::decode(&did)?;
+    let name = string_field(&body, "service")?;
+    let service = state.db.call(move |conn| catalog::get(conn, &name)).await?;
+    let fault_name = string_field(&body, "fault")?;
+    let count = match body.get("count") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_u64()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| ApiError::invalid("count must be a positive integer"))?,
+        ),
+    };
+    let delay_ms = match body.get("delayMs") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_u64()
+                .filter(|n| (1..=MAX_DELAY_MS).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "delayMs must be an integer from 1 to {MAX_DELAY_MS}"
+                    ))
+                })?,
+        ),
+    };
+    if fault_name == "none" {
+        let cleared = state.faults.clear(Some(&did), Some(&service.name));
+        return Ok(Json(
+            json!({"did": did, "service": service.name, "fault": "none", "cleared": cleared}),
+        ));
+    }
+    let fault = Fault::parse(&fault_name, delay_ms).map_err(ApiError::invalid)?;
+    state.faults.arm(&did, &service.name, fault, count)?;
+    let mut answer =
+        json!({"did": did, "service": service.name, "fault": fault.name(), "count": count});
+    if let Fault::Slow { delay_ms } = fault {
+        answer["delayMs"] = json!(delay_ms);
+    }
+    Ok(Json(answer))
+}
+
+/// `GET /dev/fault?did=` → `{faults: [{did, service, fault, remaining, served, delayMs?}]}`.
+pub async fn list_faults(
+    State(state): State<SharedState>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let params = QueryParams::read(params, &["did"])?;
+    Ok(Json(
+        json!({"faults": state.faults.list(params.get("did"))}),
+    ))
+}
+
+/// `DELETE /dev/fault?did=` → `{cleared}`.
+pub async fn clear_faults(
+    State(state): State<SharedState>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let params = QueryParams::read(params, &["did"])?;
+    Ok(Json(
+        json!({"cleared": state.faults.clear(params.get("did"), None)}),
+    ))
+}
+
+/// `POST /dev/expire-tokens {did}` → `{did, expired}`.
+pub async fn expire_tokens(
+    State(state): State<SharedState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let did = string_field(&body, "did")?;
+    dids::decode(&did)?;
+    let expired = crate::auth::expire_tokens(&state, &did).await?;
+    Ok(Json(json!({"did": did, "expired": expired})))
 }

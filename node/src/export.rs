@@ -13,11 +13,12 @@ use crate::auth::{authenticate, require_same_did};
 use crate::catalog;
 use crate::clock;
 use crate::error::{ApiError, ApiResult};
+use crate::fault;
 use crate::server::SharedState;
 use crate::storage::items::{self, StoredItem};
 
 /// Query parameters, as given.
-type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// `GET /services/{name}/export?did=…&limit=…&cursor=…&since=…`
 pub async fn export(
@@ -59,6 +60,18 @@ pub async fn export(
         )),
     };
 
+    // With --dev-endpoints, a fault armed for this DID and service answers instead (crate::fault).
+    let page_fault = match fault::take(&state, &did, &service.name) {
+        None => None,
+        Some(armed) => {
+            match fault::intercept(&state, &headers, armed, &did, &service.name).await? {
+                fault::Intercept::Answer(response) => return Ok(response),
+                fault::Intercept::Page(page_fault) => page_fault,
+            }
+        }
+    };
+    let asked = params.get("cursor").map(str::to_owned);
+
     let (rows, more, current) = {
         let (service, did) = (service.name.clone(), did.clone());
         state
@@ -94,6 +107,9 @@ pub async fn export(
             cursor: encode_cursor(&state_for_sign.cursor_tag, cursor_seq),
             done: !more,
         };
+        if let Some(page_fault) = page_fault {
+            return fault::render_page(page_fault, page, &state_for_sign, asked.as_deref());
+        }
         let signed = page.sign(&state_for_sign.key, &clock::now_timestamp())?;
         serde_json::to_vec(&signed).map_err(|e| ApiError::internal(e.to_string()))
     })

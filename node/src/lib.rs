@@ -20,6 +20,7 @@ pub mod demo;
 pub mod dev;
 pub mod error;
 pub mod export;
+pub mod fault;
 pub mod import;
 pub mod node_key;
 pub mod server;

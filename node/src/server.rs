@@ -21,7 +21,7 @@ use crate::body::{DRAIN_LIMIT, MAX_JSON_BODY};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::Db;
-use crate::{auth, catalog, delete, dev, export, node_key, transfer};
+use crate::{auth, catalog, delete, dev, export, fault, node_key, transfer};
 
 /// The path of the service manifest.
 pub const MANIFEST_PATH: &str = "/.well-known/bundle-node";
@@ -38,6 +38,8 @@ pub struct AppState {
     pub node_did: String,
     /// A short tag of the node key, carried in cursors so that a cursor of another node is refused.
     pub cursor_tag: String,
+    /// Faults armed through `/dev/fault` (consulted only with `--dev-endpoints`).
+    pub faults: fault::Faults,
 }
 
 /// Shared state as handlers receive it.
@@ -85,6 +87,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, String> {
         key,
         node_did,
         cursor_tag,
+        faults: fault::Faults::default(),
     });
     let app = router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -105,7 +108,9 @@ pub async fn start(config: Config) -> Result<NodeHandle, String> {
 
 /// The node's routes with CORS, body limits and JSON errors.
 pub fn router(state: SharedState) -> Router {
-    let body_limit = usize::try_from(state.config.chunk_size)
+    // The outer cap is the largest chunk size any session may have (a session keeps the chunk size
+    // it was opened with across restarts); each handler enforces its own, tighter limit.
+    let body_limit = usize::try_from(crate::config::MAX_CHUNK_SIZE)
         .unwrap_or(usize::MAX)
         .max(MAX_JSON_BODY)
         .saturating_add(usize::try_from(DRAIN_LIMIT).unwrap_or(usize::MAX));
@@ -123,12 +128,22 @@ pub fn router(state: SharedState) -> Router {
             put(transfer::put_chunk),
         )
         .route("/transfer/sessions/{id}/commit", post(transfer::commit));
+    let mut methods = vec![Method::GET, Method::POST, Method::PUT, Method::OPTIONS];
     if state.config.dev_endpoints {
-        app = app.route("/dev/mutate", post(dev::mutate));
+        app = app
+            .route("/dev/mutate", post(dev::mutate))
+            .route(
+                "/dev/fault",
+                get(dev::list_faults)
+                    .post(dev::arm_fault)
+                    .delete(dev::clear_faults),
+            )
+            .route("/dev/expire-tokens", post(dev::expire_tokens));
+        methods.push(Method::DELETE);
     }
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+        .allow_methods(methods)
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600));
     app.fallback(not_found)
@@ -189,6 +204,9 @@ async fn close_after_refused_body(request: Request, next: Next) -> Response {
 /// Turns error responses made outside the handlers (unknown method, body limit, extractor
 /// rejections) into the protocol's `{code, message}` JSON.
 async fn json_errors(response: Response) -> Response {
+    if response.extensions().get::<fault::Injected>().is_some() {
+        return response;
+    }
     let status = response.status();
     let is_json = response
         .headers()

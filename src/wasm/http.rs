@@ -8,7 +8,7 @@ use web_sys::{AbortSignal, Headers, Request, RequestInit, RequestMode, Response}
 
 use crate::core::{canonical, Error};
 
-/// How long one request may take before it fails with `NETWORK`.
+/// How long one request may take before it fails with `NETWORK`, unless the caller says otherwise.
 pub const TIMEOUT_MS: u32 = 30_000;
 /// The largest response body accepted (an export page, a manifest, a receipt).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -54,13 +54,15 @@ pub enum Body<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Sends a request and parses the JSON answer strictly (core::canonical::parse).
+/// Sends a request and parses the JSON answer strictly (core::canonical::parse). The request fails
+/// with `NETWORK` when it has not completed, body included, within `timeout_ms`.
 pub async fn request(
     method: &str,
     url: &str,
     body: Body<'_>,
     token: Option<&str>,
     signal: Option<&AbortSignal>,
+    timeout_ms: u32,
 ) -> std::result::Result<(Value, usize), HttpError> {
     if signal.is_some_and(AbortSignal::aborted) {
         return Err(Error::Aborted.into());
@@ -93,7 +95,7 @@ pub async fn request(
         }
     }
     init.set_headers(&headers);
-    let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
+    let timeout = AbortSignal::timeout_with_u32(timeout_ms);
     let combined = match signal {
         Some(user) => AbortSignal::any(&Array::of2(user, &timeout)),
         None => timeout,
@@ -103,7 +105,7 @@ pub async fn request(
 
     let response: Response = JsFuture::from(global_fetch(&request))
         .await
-        .map_err(|e| abort_or_network(e, signal, url))?
+        .map_err(|e| abort_or_network(e, signal, url, timeout_ms))?
         .unchecked_into();
     let status = response.status();
     if let Some(length) = response
@@ -125,7 +127,7 @@ pub async fn request(
         .unwrap_or_default();
     let text = JsFuture::from(response.text().map_err(js_network)?)
         .await
-        .map_err(|e| abort_or_network(e, signal, url))?
+        .map_err(|e| abort_or_network(e, signal, url, timeout_ms))?
         .as_string()
         .unwrap_or_default();
     if text.len() > MAX_RESPONSE_BYTES {
@@ -172,7 +174,12 @@ pub async fn request(
     Ok((value, text.len()))
 }
 
-fn abort_or_network(error: JsValue, signal: Option<&AbortSignal>, url: &str) -> HttpError {
+fn abort_or_network(
+    error: JsValue,
+    signal: Option<&AbortSignal>,
+    url: &str,
+    timeout_ms: u32,
+) -> HttpError {
     if signal.is_some_and(AbortSignal::aborted) {
         return Error::Aborted.into();
     }
@@ -182,8 +189,7 @@ fn abort_or_network(error: JsValue, signal: Option<&AbortSignal>, url: &str) -> 
         .unwrap_or_default();
     if name == "TimeoutError" {
         return Error::Network(format!(
-            "{url} did not answer within {} s",
-            TIMEOUT_MS / 1000
+            "{url} timed out: no complete answer within {timeout_ms} ms"
         ))
         .into();
     }

@@ -27,10 +27,12 @@ use crate::core::{Error, Result};
 pub const PAGE_LIMIT: u32 = 1000;
 /// Services fetched at the same time.
 pub const CONCURRENCY: usize = 3;
+/// Longest `timeoutMs` a pull accepts: ten minutes per request.
+pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `{onProgress?, signal?, services?}`.
+    /// `{onProgress?, signal?, services?, timeoutMs?}`.
     #[wasm_bindgen(typescript_type = "PullOptions")]
     pub type PullOptions;
 }
@@ -39,6 +41,7 @@ struct Options {
     on_progress: Option<Function>,
     signal: Option<AbortSignal>,
     services: Option<Vec<String>>,
+    timeout_ms: u32,
 }
 
 impl Options {
@@ -48,6 +51,7 @@ impl Options {
                 on_progress: None,
                 signal: None,
                 services: None,
+                timeout_ms: http::TIMEOUT_MS,
             });
         };
         let get = |name: &str| Reflect::get(&options, &name.into()).unwrap_or(JsValue::UNDEFINED);
@@ -81,10 +85,23 @@ impl Options {
                     .collect::<Result<Vec<_>>>()?,
             ),
         };
+        let timeout_ms = match get("timeoutMs") {
+            v if v.is_undefined() || v.is_null() => http::TIMEOUT_MS,
+            v => v
+                .as_f64()
+                .filter(|ms| ms.fract() == 0.0 && (1.0..=f64::from(MAX_TIMEOUT_MS)).contains(ms))
+                .map(|ms| ms as u32)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "timeoutMs must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
+                    ))
+                })?,
+        };
         Ok(Options {
             on_progress,
             signal,
             services,
+            timeout_ms,
         })
     }
 
@@ -113,26 +130,37 @@ pub(crate) struct Session {
     inner: Rc<Inner>,
     token: RefCell<Option<String>>,
     signal: Option<AbortSignal>,
+    timeout_ms: u32,
 }
 
 impl Session {
-    /// Reads the manifest and authenticates.
+    /// Reads the manifest and authenticates; every request of the session fails with `NETWORK` after
+    /// `timeout_ms`.
     pub async fn open(
         inner: Rc<Inner>,
         manifest_url: &str,
         signal: Option<AbortSignal>,
+        timeout_ms: u32,
     ) -> Result<Session> {
         inner.check_open()?;
         inner.with_key(|_| Ok(()))?;
         manifest::check_url(manifest_url)?;
-        let (value, _) =
-            http::request("GET", manifest_url, Body::None, None, signal.as_ref()).await?;
+        let (value, _) = http::request(
+            "GET",
+            manifest_url,
+            Body::None,
+            None,
+            signal.as_ref(),
+            timeout_ms,
+        )
+        .await?;
         let manifest = Manifest::from_value(&value, manifest_url)?;
         let session = Session {
             manifest,
             inner,
             token: RefCell::new(None),
             signal,
+            timeout_ms,
         };
         session.authenticate().await?;
         Ok(session)
@@ -147,6 +175,7 @@ impl Session {
             Body::Json(&body),
             None,
             self.signal.as_ref(),
+            self.timeout_ms,
         )
         .await
         .map_err(auth_error)?;
@@ -173,6 +202,7 @@ impl Session {
             Body::Json(&body),
             None,
             self.signal.as_ref(),
+            self.timeout_ms,
         )
         .await
         .map_err(auth_error)?;
@@ -194,16 +224,31 @@ impl Session {
                 Body::Json(t) => Body::Json(t),
                 Body::Bytes(b) => Body::Bytes(b),
             };
-            match http::request(method, url, body, token.as_deref(), self.signal.as_ref()).await {
+            let answer = http::request(
+                method,
+                url,
+                body,
+                token.as_deref(),
+                self.signal.as_ref(),
+                self.timeout_ms,
+            )
+            .await;
+            match answer {
                 Ok(answer) => return Ok(answer),
                 Err(HttpError::Status {
-                    status: 401, code, ..
-                }) if attempt == 0
-                    && matches!(
-                        code.as_deref(),
-                        Some("TOKEN_EXPIRED" | "AUTH_REQUIRED" | "AUTH_FAILED")
-                    ) =>
+                    status: 401,
+                    code,
+                    error,
+                }) if matches!(
+                    code.as_deref(),
+                    Some("TOKEN_EXPIRED" | "AUTH_REQUIRED" | "AUTH_FAILED")
+                ) =>
                 {
+                    if attempt > 0 {
+                        return Err(Error::AuthFailed(format!(
+                            "the node refused a fresh token: {error}"
+                        )));
+                    }
                     self.authenticate().await?;
                 }
                 Err(e) => return Err(e.into()),
@@ -275,6 +320,13 @@ async fn pull_service(
                 page.items.len()
             )));
         }
+        // A page that is not the last must move the cursor, or the pull would never end.
+        if !page.done && cursor.as_deref() == Some(page.cursor.as_str()) {
+            return Err(Error::ExportMalformed(format!(
+                "a page of {} with done: false did not move the cursor",
+                service.name
+            )));
+        }
         items += page.items.len() as u64;
         bytes += size as u64;
         options.progress(&service.name, "merge", items, bytes, false);
@@ -320,8 +372,13 @@ impl Vault {
         let inner = self.inner();
         super::vault::promise_of(async move {
             let options = Options::read(options)?;
-            let session =
-                Session::open(inner.clone(), &manifest_url, options.signal.clone()).await?;
+            let session = Session::open(
+                inner.clone(),
+                &manifest_url,
+                options.signal.clone(),
+                options.timeout_ms,
+            )
+            .await?;
             let wanted: Vec<Service> = match &options.services {
                 Some(names) => names
                     .iter()
@@ -389,7 +446,8 @@ impl Vault {
     pub fn remote_count(&self, manifest_url: String) -> Promise {
         let inner = self.inner();
         super::vault::promise_of(async move {
-            let session = Session::open(inner.clone(), &manifest_url, None).await?;
+            let session =
+                Session::open(inner.clone(), &manifest_url, None, http::TIMEOUT_MS).await?;
             let did = inner.did()?;
             let answers: Vec<Result<(String, Value)>> =
                 stream::iter(session.manifest.services.clone())

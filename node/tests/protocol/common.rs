@@ -101,6 +101,27 @@ impl Reply {
     }
 }
 
+/// A response with its body as bytes.
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
 pub struct Client {
     agent: ureq::Agent,
     pub base: String,
@@ -216,6 +237,38 @@ impl Client {
         }
         let request = builder.body(()).unwrap();
         Self::finish(self.agent.run(request))
+    }
+
+    /// A GET whose body is returned as bytes, whatever it is (for answers that are not JSON).
+    pub fn get_raw(&self, path: &str, headers: &[(&str, &str)]) -> RawReply {
+        let mut request = self.agent.get(self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut response = request
+            .call()
+            .unwrap_or_else(|e| panic!("HTTP request failed: {e}"));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap();
+        RawReply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        Self::finish(self.agent.delete(self.url(path)).call())
     }
 
     pub fn manifest(&self) -> Manifest {

@@ -9,5 +9,6 @@ mod cli;
 mod common;
 mod cycle;
 mod demo;
+mod faults;
 mod incremental;
 mod persistence;

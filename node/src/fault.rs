@@ -1,0 +1,587 @@
+//! Fault injection for tests, only with `--dev-endpoints`: `POST /dev/fault` (see [`crate::dev`]) arms a
+//! [`Fault`] for one DID's export requests of one service, and [`crate::export::export`] then answers
+//! with it instead of the real page. Faults live in memory only (a restart forgets them) and are never
+//! consulted without the flag.
+//!
+//! A fault replaces an export request that passed the usual checks (service, token, parameters), and
+//! hostile pages are built from the real page the node would have sent, so that a vault that wrongly
+//! accepted one would visibly change its store. Pages whose content breaks a rule the vault checks
+//! after the proof (another DID, another service, duplicate ids, missing fields, a stuck cursor) are
+//! signed correctly by the node key, so that those checks, not the signature check, are what refuses
+//! them. An unsafe number or nesting beyond the cap cannot be signed at all (RFC 8785 needs I-JSON,
+//! and the core's signer refuses them); the vault refuses them while parsing, before it looks at the
+//! proof, so those pages carry the proof of the page before the hostile value was put in.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bundle_vault::core::canonical::{MAX_DEPTH, MAX_SAFE_INTEGER};
+use bundle_vault::core::export::ExportPage;
+use bundle_vault::core::keys::Keypair;
+use bundle_vault::core::proof;
+use serde_json::{json, Value};
+
+use crate::auth;
+use crate::clock;
+use crate::error::{ApiError, ApiResult};
+use crate::export::encode_cursor;
+use crate::server::{AppState, SharedState};
+
+/// Size of the `huge` pages: 65 MiB, beyond the vault's 64 MiB response cap.
+pub const HUGE_PAGE_BYTES: usize = 65 * 1024 * 1024;
+/// The integer an `unsafe-number` page carries: 2^53 + 1, the first one a double cannot hold.
+pub const UNSAFE_INTEGER: u64 = MAX_SAFE_INTEGER + 2;
+/// Default delay of a `slow` answer, in milliseconds.
+pub const DEFAULT_DELAY_MS: u64 = 5_000;
+/// Longest delay of a `slow` answer, in milliseconds.
+pub const MAX_DELAY_MS: u64 = 120_000;
+/// Most faults armed at once on a node.
+pub const MAX_ARMED: usize = 1_000;
+
+/// A text that cannot occur in a serialized page (it is not valid JSON string content unescaped), put
+/// where the unsignable values go and replaced after signing.
+const PLACEHOLDER: &str = "\u{1}fault-placeholder\u{1}";
+
+/// What an export request answers instead of its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// 200 `application/json`, the signed page cut in half (vault: `INVALID_JSON`).
+    InvalidJson,
+    /// The page without its `done` member, signed (vault: `EXPORT_MALFORMED`).
+    MissingPageField,
+    /// The first item without its `updated_at` member, signed (vault: `EXPORT_MALFORMED`).
+    MissingItemField,
+    /// The page names another DID, signed (vault: `DID_MISMATCH`).
+    OtherDid,
+    /// The page names another service and section, `injected`, signed (vault: `EXPORT_MALFORMED`).
+    OtherService,
+    /// The page without a proof (vault: `PROOF_MALFORMED`).
+    NoProof,
+    /// The page signed by a fresh key that is not the node's (vault: `DID_MISMATCH`, the core's code
+    /// for a valid signature by the wrong key).
+    ForeignKey,
+    /// The page signed, then the first live item's data changed (vault: `SIGNATURE_INVALID`).
+    Altered,
+    /// The first item twice in the page, signed (vault: `EXPORT_MALFORMED`).
+    DuplicateId,
+    /// The first live item's data gains `"unsafe": 9007199254740993` (vault: `UNSAFE_NUMBER`).
+    UnsafeNumber,
+    /// The first live item's data gains `"nested"`, arrays nested [`MAX_DEPTH`] levels, so the data
+    /// alone is nested deeper than the cap (vault: `TOO_DEEP`).
+    TooDeep,
+    /// An empty page with `done: false` whose cursor is the one asked with (or `<tag>.0`): a node that
+    /// never gets anywhere (vault: `EXPORT_MALFORMED` once it sees the cursor did not move).
+    StuckCursor,
+    /// 200, a well-formed (unsigned) page of [`HUGE_PAGE_BYTES`] with `Content-Length`
+    /// (vault: `TOO_LARGE`).
+    Huge,
+    /// The same page without `Content-Length` (chunked), so the size shows only while reading
+    /// (vault: `TOO_LARGE`).
+    HugeChunked,
+    /// 200 `text/html`: a captive portal's sign-in page (vault: `EXPORT_MALFORMED`).
+    Html,
+    /// 500 `{"code": "INTERNAL", …}` (vault: `HTTP_STATUS`).
+    Status500,
+    /// 503 `text/html`: a proxy's error page (vault: `HTTP_STATUS`).
+    Status503Html,
+    /// The real page, after a delay (vault: `NETWORK` when the delay exceeds its timeout).
+    Slow {
+        /// Milliseconds to wait before answering.
+        delay_ms: u64,
+    },
+    /// Expires every token of the DID, then answers what an expired token gets: 401 `TOKEN_EXPIRED`
+    /// (a vault logs in again and repeats the request).
+    ExpireToken,
+}
+
+impl Fault {
+    /// Every fault's name, as `POST /dev/fault` takes it.
+    pub const NAMES: &'static [&'static str] = &[
+        "invalid-json",
+        "missing-page-field",
+        "missing-item-field",
+        "other-did",
+        "other-service",
+        "no-proof",
+        "foreign-key",
+        "altered",
+        "duplicate-id",
+        "unsafe-number",
+        "too-deep",
+        "stuck-cursor",
+        "huge",
+        "huge-chunked",
+        "html",
+        "status-500",
+        "status-503-html",
+        "slow",
+        "expire-token",
+    ];
+
+    /// The fault of that name; `delay_ms` applies to `slow` only.
+    pub fn parse(name: &str, delay_ms: Option<u64>) -> Result<Fault, String> {
+        if delay_ms.is_some() && name != "slow" {
+            return Err("delayMs applies to the slow fault only".into());
+        }
+        Ok(match name {
+            "invalid-json" => Fault::InvalidJson,
+            "missing-page-field" => Fault::MissingPageField,
+            "missing-item-field" => Fault::MissingItemField,
+            "other-did" => Fault::OtherDid,
+            "other-service" => Fault::OtherService,
+            "no-proof" => Fault::NoProof,
+            "foreign-key" => Fault::ForeignKey,
+            "altered" => Fault::Altered,
+            "duplicate-id" => Fault::DuplicateId,
+            "unsafe-number" => Fault::UnsafeNumber,
+            "too-deep" => Fault::TooDeep,
+            "stuck-cursor" => Fault::StuckCursor,
+            "huge" => Fault::Huge,
+            "huge-chunked" => Fault::HugeChunked,
+            "html" => Fault::Html,
+            "status-500" => Fault::Status500,
+            "status-503-html" => Fault::Status503Html,
+            "slow" => Fault::Slow {
+                delay_ms: delay_ms.unwrap_or(DEFAULT_DELAY_MS),
+            },
+            "expire-token" => Fault::ExpireToken,
+            other => {
+                return Err(format!(
+                    "unknown fault {other:?}; faults are none, {}",
+                    Self::NAMES.join(", ")
+                ))
+            }
+        })
+    }
+
+    /// The fault's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::InvalidJson => "invalid-json",
+            Fault::MissingPageField => "missing-page-field",
+            Fault::MissingItemField => "missing-item-field",
+            Fault::OtherDid => "other-did",
+            Fault::OtherService => "other-service",
+            Fault::NoProof => "no-proof",
+            Fault::ForeignKey => "foreign-key",
+            Fault::Altered => "altered",
+            Fault::DuplicateId => "duplicate-id",
+            Fault::UnsafeNumber => "unsafe-number",
+            Fault::TooDeep => "too-deep",
+            Fault::StuckCursor => "stuck-cursor",
+            Fault::Huge => "huge",
+            Fault::HugeChunked => "huge-chunked",
+            Fault::Html => "html",
+            Fault::Status500 => "status-500",
+            Fault::Status503Html => "status-503-html",
+            Fault::Slow { .. } => "slow",
+            Fault::ExpireToken => "expire-token",
+        }
+    }
+}
+
+/// One armed fault.
+#[derive(Debug, Clone, Copy)]
+struct Armed {
+    fault: Fault,
+    /// Requests it still answers; `None`: until cleared.
+    remaining: Option<u64>,
+    /// Requests it has answered.
+    served: u64,
+}
+
+/// The faults armed on a node, per (DID, service). In memory only.
+#[derive(Debug, Default)]
+pub struct Faults {
+    armed: Mutex<HashMap<(String, String), Armed>>,
+}
+
+impl Faults {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Armed>> {
+        self.armed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Arms `fault` for the DID's next `count` export requests of `service` (`None`: until cleared),
+    /// replacing what was armed there.
+    pub fn arm(&self, did: &str, service: &str, fault: Fault, count: Option<u64>) -> ApiResult<()> {
+        let mut armed = self.lock();
+        let key = (did.to_owned(), service.to_owned());
+        if armed.len() >= MAX_ARMED && !armed.contains_key(&key) {
+            return Err(ApiError::invalid(format!(
+                "{MAX_ARMED} faults are armed already: clear some (DELETE /dev/fault)"
+            )));
+        }
+        armed.insert(
+            key,
+            Armed {
+                fault,
+                remaining: count,
+                served: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// Clears the faults of one DID (and one service), or all of them; returns how many.
+    pub fn clear(&self, did: Option<&str>, service: Option<&str>) -> usize {
+        let mut armed = self.lock();
+        let before = armed.len();
+        armed.retain(|(d, s), _| {
+            !(did.is_none_or(|did| did == d) && service.is_none_or(|service| service == s))
+        });
+        before - armed.len()
+    }
+
+    /// The fault for this request, counting it as served.
+    pub fn take(&self, did: &str, service: &str) -> Option<Fault> {
+        let mut armed = self.lock();
+        let entry = armed.get_mut(&(did.to_owned(), service.to_owned()))?;
+        match &mut entry.remaining {
+            Some(0) => return None,
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        entry.served += 1;
+        Some(entry.fault)
+    }
+
+    /// The armed faults (of one DID), exhausted ones included, sorted:
+    /// `[{did, service, fault, remaining, served}]`.
+    pub fn list(&self, did: Option<&str>) -> Vec<Value> {
+        let armed = self.lock();
+        let mut out: Vec<(&(String, String), &Armed)> = armed
+            .iter()
+            .filter(|((d, _), _)| did.is_none_or(|did| did == d))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out.into_iter()
+            .map(|((did, service), a)| {
+                let mut entry = json!({
+                    "did": did,
+                    "service": service,
+                    "fault": a.fault.name(),
+                    "remaining": a.remaining,
+                    "served": a.served,
+                });
+                if let Fault::Slow { delay_ms } = a.fault {
+                    entry["delayMs"] = json!(delay_ms);
+                }
+                entry
+            })
+            .collect()
+    }
+}
+
+/// The fault armed for this export request, if the node runs with `--dev-endpoints` and one is.
+pub fn take(state: &AppState, did: &str, service: &str) -> Option<Fault> {
+    if !state.config.dev_endpoints {
+        return None;
+    }
+    state.faults.take(did, service)
+}
+
+/// Marks a response made by a fault, so that the JSON error layer leaves a deliberately non-JSON
+/// error page alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Injected;
+
+/// What the export handler does with a fault.
+pub enum Intercept {
+    /// Answer this instead of a page.
+    Answer(Response),
+    /// Build the page, then render it with this fault (`None`: normally).
+    Page(Option<Fault>),
+}
+
+/// Runs the part of a fault that needs no page: delays, token expiry and answers that replace the page
+/// altogether.
+pub async fn intercept(
+    state: &SharedState,
+    headers: &HeaderMap,
+    fault: Fault,
+    did: &str,
+    service: &str,
+) -> ApiResult<Intercept> {
+    let answer = |status: StatusCode, content_type: &'static str, body: Body| {
+        let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        response.extensions_mut().insert(Injected);
+        Ok(Intercept::Answer(response))
+    };
+    match fault {
+        Fault::Slow { delay_ms } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            Ok(Intercept::Page(None))
+        }
+        Fault::ExpireToken => {
+            auth::expire_tokens(state, did).await?;
+            // The token of this request has just expired: answer exactly what an expired token gets.
+            auth::authenticate(state, headers).await?;
+            Err(ApiError::internal(
+                "expire-token: the token is still valid after expiring it",
+            ))
+        }
+        Fault::Html => answer(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Body::from(
+                "<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head>\n\
+                 <body><h1>Welcome!</h1><p>Accept the terms to continue.</p></body></html>\n",
+            ),
+        ),
+        Fault::Status500 => {
+            let mut response =
+                ApiError::internal("injected fault: the service failed").into_response();
+            response.extensions_mut().insert(Injected);
+            Ok(Intercept::Answer(response))
+        }
+        Fault::Status503Html => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/html",
+            Body::from(
+                "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n\
+                 <body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n\
+                 <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+            ),
+        ),
+        Fault::Huge | Fault::HugeChunked => {
+            let page = huge_page(state, did, service);
+            let body = if fault == Fault::Huge {
+                Body::from(page)
+            } else {
+                // A stream of unknown length: sent chunked, without Content-Length.
+                Body::from_stream(Body::from(page).into_data_stream())
+            };
+            answer(StatusCode::OK, "application/json", body)
+        }
+        Fault::InvalidJson
+        | Fault::MissingPageField
+        | Fault::MissingItemField
+        | Fault::OtherDid
+        | Fault::OtherService
+        | Fault::NoProof
+        | Fault::ForeignKey
+        | Fault::Altered
+        | Fault::DuplicateId
+        | Fault::UnsafeNumber
+        | Fault::TooDeep
+        | Fault::StuckCursor => Ok(Intercept::Page(Some(fault))),
+    }
+}
+
+/// The body of a hostile page made from `page`, the page the request would have got. `asked` is the
+/// cursor the request gave.
+pub fn render_page(
+    fault: Fault,
+    page: ExportPage,
+    state: &AppState,
+    asked: Option<&str>,
+) -> ApiResult<Vec<u8>> {
+    let created = clock::now_timestamp();
+    let key = &state.key;
+    let mut value = page.to_value();
+    let sign = |value: Value, key: &Keypair| -> ApiResult<Value> {
+        Ok(proof::sign(value, key, &created)?)
+    };
+    let signed = match fault {
+        Fault::InvalidJson => {
+            let text = serialize(&sign(value, key)?)?;
+            // Cut in half, as a dropped connection would (a cut inside a UTF-8 sequence is fine:
+            // the reader must refuse the text either way).
+            let mut bytes = text.into_bytes();
+            bytes.truncate(bytes.len() / 2);
+            return Ok(bytes);
+        }
+        Fault::MissingPageField => {
+            remove(&mut value, "done");
+            sign(value, key)?
+        }
+        Fault::MissingItemField => {
+            let first = first_item(&mut value);
+            remove(first, "updated_at");
+            sign(value, key)?
+        }
+        Fault::OtherDid => {
+            value["did"] = json!(Keypair::generate()?.did());
+            sign(value, key)?
+        }
+        Fault::OtherService => {
+            value["service"] = json!("injected");
+            value["section"] = json!("injected");
+            sign(value, key)?
+        }
+        Fault::NoProof => value,
+        Fault::ForeignKey => sign(value, &Keypair::generate()?)?,
+        Fault::Altered => {
+            let mut signed = sign(value, key)?;
+            data_object(first_live_item(&mut signed)).insert("altered".into(), json!(true));
+            signed
+        }
+        Fault::DuplicateId => {
+            let first = first_item(&mut value).clone();
+            items(&mut value).push(first);
+            sign(value, key)?
+        }
+        Fault::UnsafeNumber | Fault::TooDeep => {
+            data_object(first_live_item(&mut value)).insert(
+                if fault == Fault::TooDeep {
+                    "nested"
+                } else {
+                    "unsafe"
+                }
+                .into(),
+                json!(PLACEHOLDER),
+            );
+            let text = serialize(&sign(value, key)?)?;
+            let hostile = if fault == Fault::TooDeep {
+                format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH))
+            } else {
+                UNSAFE_INTEGER.to_string()
+            };
+            let quoted = serialize(&json!(PLACEHOLDER))?;
+            return Ok(text.replacen(&quoted, &hostile, 1).into_bytes());
+        }
+        Fault::StuckCursor => {
+            items(&mut value).clear();
+            value["done"] = json!(false);
+            value["cursor"] = json!(match asked {
+                Some(cursor) => cursor.to_owned(),
+                None => encode_cursor(&state.cursor_tag, 0),
+            });
+            sign(value, key)?
+        }
+        Fault::Huge
+        | Fault::HugeChunked
+        | Fault::Html
+        | Fault::Status500
+        | Fault::Status503Html
+        | Fault::Slow { .. }
+        | Fault::ExpireToken => sign(value, key)?,
+    };
+    Ok(serialize(&signed)?.into_bytes())
+}
+
+/// A well-formed page of exactly [`HUGE_PAGE_BYTES`]: one item whose data is a long text.
+fn huge_page(state: &AppState, did: &str, service: &str) -> Vec<u8> {
+    let head = format!(
+        r#"{{"did":{},"service":{},"section":{},"items":[{{"collection":"injected","id":"huge","updated_at":"{}","data":{{"text":""#,
+        json!(did),
+        json!(service),
+        json!(service),
+        clock::now_timestamp()
+    );
+    let tail = format!(
+        r#""}}}}],"cursor":"{}","done":true}}"#,
+        encode_cursor(&state.cursor_tag, 0)
+    );
+    let mut body = Vec::with_capacity(HUGE_PAGE_BYTES);
+    body.extend_from_slice(head.as_bytes());
+    body.resize(HUGE_PAGE_BYTES.saturating_sub(tail.len()), b'a');
+    body.extend_from_slice(tail.as_bytes());
+    body
+}
+
+fn serialize(value: &Value) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn remove(value: &mut Value, key: &str) {
+    if let Some(map) = value.as_object_mut() {
+        map.remove(key);
+    }
+}
+
+fn items(page: &mut Value) -> &mut Vec<Value> {
+    if !page["items"].is_array() {
+        page["items"] = json!([]);
+    }
+    match page["items"].as_array_mut() {
+        Some(items) => items,
+        None => unreachable!("items was just made an array"),
+    }
+}
+
+/// A synthetic live item, for pages that have none to spoil.
+fn synthetic_item() -> Value {
+    json!({"collection": "injected", "id": "injected", "updated_at": clock::now_timestamp(),
+           "data": {"injected": true}})
+}
+
+fn first_item(page: &mut Value) -> &mut Value {
+    let items = items(page);
+    if items.is_empty() {
+        items.push(synthetic_item());
+    }
+    &mut items[0]
+}
+
+fn first_live_item(page: &mut Value) -> &mut Value {
+    let items = items(page);
+    let index = match items.iter().position(|i| !i["data"].is_null()) {
+        Some(index) => index,
+        None => {
+            items.push(synthetic_item());
+            items.len() - 1
+        }
+    };
+    &mut items[index]
+}
+
+/// The item's data as an object (a non-object is wrapped as `{value}`).
+fn data_object(item: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !item["data"].is_object() {
+        let value = item["data"].take();
+        item["data"] = json!({ "value": value });
+    }
+    match item["data"].as_object_mut() {
+        Some(map) => map,
+        None => unreachable!("data was just made an object"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for name in Fault::NAMES {
+            assert_eq!(Fault::parse(name, None).unwrap().name(), *name);
+        }
+        assert!(Fault::parse("nope", None).is_err());
+        assert!(Fault::parse("html", Some(10)).is_err());
+        assert_eq!(
+            Fault::parse("slow", Some(10)).unwrap(),
+            Fault::Slow { delay_ms: 10 }
+        );
+    }
+
+    #[test]
+    fn counts_and_scopes() {
+        let faults = Faults::default();
+        faults.arm("a", "chat", Fault::Html, Some(2)).unwrap();
+        faults.arm("b", "chat", Fault::Status500, None).unwrap();
+        assert_eq!(faults.take("a", "media"), None);
+        assert_eq!(faults.take("a", "chat"), Some(Fault::Html));
+        assert_eq!(faults.take("a", "chat"), Some(Fault::Html));
+        assert_eq!(faults.take("a", "chat"), None);
+        for _ in 0..5 {
+            assert_eq!(faults.take("b", "chat"), Some(Fault::Status500));
+        }
+        let listed = faults.list(Some("a"));
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (
+                listed[0]["served"].as_u64(),
+                listed[0]["remaining"].as_u64()
+            ),
+            (Some(2), Some(0))
+        );
+        assert_eq!(faults.clear(Some("a"), None), 1);
+        assert_eq!(faults.clear(None, None), 1);
+        assert!(faults.list(None).is_empty());
+    }
+}
