@@ -59,7 +59,7 @@ test-native:
 ## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues),
 ## against two reference nodes on free loopback ports (see tools/with-nodes.sh).
 test-browser: setup
-	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault
+	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault --test rights
 
 test-node: build-node-pkg
 	node --test tests/node/

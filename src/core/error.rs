@@ -100,6 +100,9 @@ pub enum Error {
     /// A key backup that is neither the vault's sealed format nor the platform's plain backup file.
     #[error("malformed key backup: {0}")]
     KeyBackupMalformed(String),
+    /// A remote delete refused because the data is not safely backed up or transferred first.
+    #[error("not backed up: {0}")]
+    NotBackedUp(String),
 }
 
 impl Error {
@@ -133,6 +136,7 @@ impl Error {
             Error::HttpStatus { .. } => "HTTP_STATUS",
             Error::AuthFailed(_) => "AUTH_FAILED",
             Error::Aborted => "ABORTED",
+            Error::NotBackedUp(_) => "NOT_BACKED_UP",
         }
     }
 
@@ -165,6 +169,7 @@ impl Error {
         "HTTP_STATUS",
         "AUTH_FAILED",
         "ABORTED",
+        "NOT_BACKED_UP",
     ];
 }
 
@@ -221,6 +226,7 @@ mod tests {
             },
             Error::AuthFailed(String::new()),
             Error::Aborted,
+            Error::NotBackedUp(String::new()),
         ];
         let codes: Vec<&str> = samples.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);

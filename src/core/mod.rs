@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod merge;
 pub mod proof;
 pub mod receipt;
+pub mod rights;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -158,6 +158,11 @@ impl Store {
         let entries: Vec<LogEntry> = serde_json::from_str(log_json)
             .map_err(|e| Error::LogBroken(format!("commit {number} log: {e}")))?;
         self.chain.extend_verified(&entries)?;
+        if heads.rows.is_empty() {
+            // A commit of log entries alone (a receipt): no section to index.
+            self.next_commit = number + 1;
+            return Ok(());
+        }
         let collections = self.sections.entry(heads.section).or_default();
         for (pos, Head(collection, id, updated_at, deleted, hash)) in
             heads.rows.into_iter().enumerate()
@@ -297,6 +302,38 @@ impl Store {
         Ok(staged)
     }
 
+    /// A commit of log entries alone, with no items: how receipts enter the log. Its heads record has
+    /// no rows (and names no section), its bodies record is empty.
+    pub fn stage_entries(&self, service: &str, changes: Vec<Change>) -> Result<StagedCommit> {
+        let mut chain = self.chain.clone();
+        let entries = changes
+            .into_iter()
+            .map(|change| chain.append(change))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(StagedCommit {
+            number: self.next_commit,
+            heads: HeadsRecord {
+                service: service.to_owned(),
+                section: String::new(),
+                rows: Vec::new(),
+            },
+            bodies: Vec::new(),
+            entries,
+            report: MergeReport::default(),
+            chain,
+            versions: Vec::new(),
+        })
+    }
+
+    /// The log's end after a staged commit is applied.
+    pub fn chain_after(&self, staged: &StagedCommit) -> Chain {
+        if staged.entries.is_empty() {
+            self.chain.clone()
+        } else {
+            staged.chain.clone()
+        }
+    }
+
     /// Makes a staged commit current, once it is durably written. Commits must be applied in the order
     /// they were staged, each staged after the previous one was applied.
     pub fn apply(&mut self, staged: StagedCommit) -> Result<()> {
@@ -307,6 +344,13 @@ impl Store {
                 .is_some_and(|e| e.seq != self.chain.length)
         {
             return Err(Error::LogBroken("a commit was applied out of order".into()));
+        }
+        if staged.heads.rows.is_empty() {
+            if !staged.entries.is_empty() {
+                self.chain = staged.chain;
+            }
+            self.next_commit = staged.number + 1;
+            return Ok(());
         }
         let collections = self.sections.entry(staged.heads.section).or_default();
         for (pos, (Head(collection, id, ..), version)) in staged

@@ -2,11 +2,13 @@
 //! Every export has an explicit camelCase `js_name`; every fallible export throws a `VaultError`.
 
 pub mod db;
+pub mod delete;
 pub mod error;
 pub mod http;
 pub mod json;
 pub mod keypair;
 pub mod pull;
+pub mod push;
 pub mod vault;
 
 use js_sys::Uint8Array;

@@ -26,7 +26,8 @@ export type VaultErrorCode =
   | "NETWORK"
   | "HTTP_STATUS"
   | "AUTH_FAILED"
-  | "ABORTED";
+  | "ABORTED"
+  | "NOT_BACKED_UP";
 
 /** Every error this package throws: a real `Error` with `name === "VaultError"` and a stable `code`. */
 export interface VaultError extends Error {
@@ -135,6 +136,11 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Only these services (default: all the manifest lists). */
   services?: string[];
+  /**
+   * How long each request may take, body included, in whole milliseconds from 1 to 600000
+   * (default 30000); a request that takes longer fails with `NETWORK`.
+   */
+  timeoutMs?: number;
 }
 
 /** What a pull did for one service. */
@@ -161,3 +167,123 @@ export interface PullReport {
 
 /** Remote counts per service: `{service: {section, counts: {collection: n}}}`. */
 export type RemoteCounts = { [service: string]: { section: string; counts: { [collection: string]: number } } };
+
+/** A signed bundle, as `Vault.sign` returns it: the vault's backup, and what `Vault.push` uploads. */
+export type SignedBundle = Bundle & { proof: DataIntegrityProof };
+
+/** What `Vault.importBundle` did, per section. */
+export interface ImportReport {
+  did: string;
+  sections: { section: string; added: number; updated: number; unchanged: number }[];
+  /** The log after the import. */
+  log: LogHead;
+}
+
+/** A progress event of `Vault.push`. */
+export interface PushProgress {
+  phase: "sign" | "upload" | "commit" | "verify" | "done";
+  /** The node's transfer session (from `upload` on). */
+  sessionId?: string;
+  /** Bytes the node has acknowledged. */
+  bytes: number;
+  /** Bytes of the bundle (0 while signing). */
+  total: number;
+}
+
+/** Options of `Vault.push`. */
+export interface PushOptions {
+  onProgress?: (progress: PushProgress) => void;
+  /** Aborting rejects with `ABORTED`; the next push resumes from the last acknowledged chunk. */
+  signal?: AbortSignal;
+  /** How long each request may take, in whole milliseconds from 1 to 600000 (default 30000). */
+  timeoutMs?: number;
+}
+
+/** A transfer receipt, signed by the target node's key. */
+export interface TransferReceipt {
+  type: "TransferReceipt";
+  did: string;
+  node: string;
+  /** Lowercase hex SHA-256 of the uploaded bundle bytes. */
+  bundle_hash: string;
+  counts: Counts;
+  received_at: string;
+  proof: DataIntegrityProof;
+}
+
+/** A collection whose count on the node differs from the bundle's. */
+export interface CountMismatch {
+  section: string;
+  collection: string;
+  /** The bundle's count. */
+  expected: number;
+  /** The node's count. */
+  actual: number;
+}
+
+/** What `Vault.push` did. */
+export interface PushReport {
+  node: string;
+  nodeDid: string;
+  bundleHash: string;
+  /** Bytes of the bundle. */
+  size: number;
+  sessionId: string;
+  /** Bytes the node had already acknowledged when this push started (the size when committed). */
+  resumedFrom: number;
+  /** Bytes this push uploaded. */
+  uploaded: number;
+  /** Whether the node had committed this bundle and the vault had its receipt: nothing was done. */
+  repeated: boolean;
+  receipt: TransferReceipt;
+  /** The bundle's counts. */
+  counts: Counts;
+  /** Whether the node's counts equal the bundle's, after the import. */
+  continuity: { ok: boolean; mismatches: CountMismatch[] };
+  /** The log after the push (its receipt entry included). */
+  log: LogHead;
+}
+
+/** Options of `Vault.deleteRemote`. */
+export interface DeleteRemoteOptions {
+  /** Only these services (default: all the manifest lists). */
+  services?: string[];
+  signal?: AbortSignal;
+  /** How long each request may take, in whole milliseconds from 1 to 600000 (default 30000). */
+  timeoutMs?: number;
+}
+
+/** A deletion receipt, signed by the node's key. */
+export interface DeletionReceipt {
+  type: "DeletionReceipt";
+  did: string;
+  service: string;
+  node: string;
+  deleted: { [collection: string]: number };
+  deleted_at: string;
+  /** Lowercase hex SHA-256 of the RFC 8785 bytes of the signed delete request. */
+  request_hash: string;
+  proof: DataIntegrityProof;
+}
+
+/** What `Vault.deleteRemote` did for one service. */
+export interface ServiceDeleteReport {
+  service: string;
+  section: string;
+  /** `skipped`: deleted before (its receipt is in the log); `failed`: see `error`, retry later. */
+  status: "deleted" | "skipped" | "failed";
+  deleted?: { [collection: string]: number };
+  receipt?: DeletionReceipt;
+  error?: { code: VaultErrorCode; message: string };
+}
+
+/** What `Vault.deleteRemote` did. */
+export interface DeleteReport {
+  node: string;
+  nodeDid: string;
+  /** The footprint on the node before the delete. */
+  footprint: RemoteCounts;
+  services: ServiceDeleteReport[];
+  /** The log after the delete (a receipt entry per deleted service). */
+  log: LogHead;
+}

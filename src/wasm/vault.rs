@@ -492,3 +492,134 @@ pub(crate) async fn dump(inner: &Inner) -> Result<String> {
     }
     Ok(Value::Object(out).to_string())
 }
+
+#[wasm_bindgen(js_class = Vault)]
+impl Vault {
+    /// The signed bundle: assembled from IndexedDB (a commit's records at a time), committing to the
+    /// append log (`log.length`, `log.head`), with an `eddsa-jcs-2022` proof by the owner's key.
+    /// Needs the vault unlocked. It verifies with `verifyBundle`; it is the vault's backup.
+    #[wasm_bindgen(js_name = sign, unchecked_return_type = "Promise<SignedBundle>")]
+    pub fn sign(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise_of(async move {
+            let signed = {
+                let _guard = inner.writer.lock().await;
+                sign_bundle(&inner, &super::keypair::now(), None).await?
+            };
+            jsv::to_js(&signed)
+        })
+    }
+
+    /// Restores a signed bundle (a backup) into this vault: verifies it (shape, proof, item rules),
+    /// refuses a bundle of another DID (`DID_MISMATCH`), then merges its items section by section,
+    /// each section one commit with its log entries. Importing the same bundle again changes nothing.
+    #[wasm_bindgen(js_name = importBundle, unchecked_return_type = "Promise<ImportReport>")]
+    pub fn import_bundle(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SignedBundle")] bundle: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let value = jsv::value_of(&bundle);
+        promise_of(async move {
+            inner.check_open()?;
+            let value = value?;
+            let verified = crate::core::bundle::verify_bundle(&value)?;
+            let did = inner.did()?;
+            if verified.did != did {
+                return Err(Error::DidMismatch(format!(
+                    "this vault belongs to {did}; the bundle is of {}",
+                    verified.did
+                )));
+            }
+            let bundle = crate::core::bundle::Bundle::from_value(&value)?;
+            let sections = crate::core::export::parse_bundle_sections(&bundle.sections)?;
+            let t = (js_sys::Date::now() / 1000.0) as u64;
+            let mut reports = Vec::new();
+            let _guard = inner.writer.lock().await;
+            for (section, collections) in sections {
+                inner.check_open()?;
+                let items = collections
+                    .into_iter()
+                    .flat_map(|(collection, items)| {
+                        items
+                            .into_iter()
+                            .map(move |item| crate::core::store::Incoming {
+                                collection: collection.clone(),
+                                id: item.id,
+                                updated_at: item.updated_at,
+                                deleted: false,
+                                data: item.data,
+                            })
+                    })
+                    .collect();
+                let staged = inner
+                    .state
+                    .borrow()
+                    .store
+                    .stage(&section, &section, items, t)?;
+                let chain_after = inner.state.borrow().store.chain_after(&staged);
+                let writes = commit_writes(&staged, &chain_after)?;
+                db::write(&inner.db, writes).await?;
+                let report = staged.report;
+                inner.state.borrow_mut().store.apply(staged)?;
+                reports.push(json!({
+                    "section": section,
+                    "added": report.added,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                }));
+            }
+            let log = inner.state.borrow().store.chain().commitment();
+            jsv::to_js(&json!({
+                "did": did,
+                "sections": reports,
+                "log": {"length": log.length, "head": log.head},
+            }))
+        })
+    }
+}
+
+/// Signs the bundle assembled from IndexedDB with `exported_at` (also the proof's `created`) and, when
+/// given, another log commitment (a prefix of the log the items are unchanged since). Callers hold the
+/// writer lock, so that the items and the commitment belong together.
+pub(crate) async fn sign_bundle(
+    inner: &Inner,
+    exported_at: &str,
+    log: Option<LogCommitment>,
+) -> Result<Value> {
+    inner.with_key(|_| Ok(()))?;
+    let mut bundle = assemble(inner).await?;
+    bundle.exported_at = exported_at.to_owned();
+    if let Some(log) = log {
+        bundle.log = log;
+    }
+    inner.with_key(|key| bundle.sign(key, exported_at))
+}
+
+/// The writes of a commit of log entries alone (a receipt), plus `extra`, for one transaction.
+pub(crate) fn entries_commit_writes(
+    staged: &crate::core::store::StagedCommit,
+    chain_after: &Chain,
+    extra: Vec<Write>,
+) -> Result<Vec<Write>> {
+    let key = JsValue::from_f64(staged.number as f64);
+    let mut writes = vec![
+        Write::Put(db::HEADS, key.clone(), staged.heads_json()?),
+        Write::Put(db::BODIES, key.clone(), staged.bodies_json()?),
+        Write::Put(db::LOG, key, staged.log_json()?),
+        Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
+    ];
+    writes.extend(extra);
+    Ok(writes)
+}
+
+/// Every entry of the append log, in order.
+pub(crate) async fn read_log(inner: &Inner) -> Result<Vec<LogEntry>> {
+    let mut out = Vec::new();
+    for (_, text) in db::get_all(&inner.db, db::LOG).await? {
+        let entries: Vec<LogEntry> =
+            serde_json::from_str(&text).map_err(|e| Error::LogBroken(e.to_string()))?;
+        out.extend(entries);
+    }
+    Ok(out)
+}

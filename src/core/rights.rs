@@ -1,0 +1,579 @@
+//! The user's rights over their data, sans-IO: what a push uploads and how the vault checks the
+//! target's answer (transfer), how receipts enter the append log, and when a remote delete is safe
+//! (nothing lost).
+//!
+//! **Push.** The uploaded bytes are the RFC 8785 bytes of the signed bundle. To resume an interrupted
+//! upload the vault must produce the *same* bytes again, so a [`PushRecord`] per target node keeps the
+//! bundle's log commitment and its two times (`exported_at`, proof `created`): Ed25519 signatures are
+//! deterministic, so the same items, commitment and times give the same bytes and the same
+//! `bundle_hash`, and the node's session for that hash resumes from its last acknowledged chunk.
+//!
+//! **Receipts in the log.** A verified receipt becomes one log entry, in the same transaction as the
+//! receipt's record:
+//! - transfer: `{service: "transfer", op: "receipt.transfer", ref: <bundle_hash>, context: <node did>,
+//!   item_hash: <hex SHA-256 of the JCS receipt>}`;
+//! - deletion: `{service: <service>, op: "receipt.delete", ref: <request_hash>, context: <node did>,
+//!   item_hash: <hex SHA-256 of the JCS receipt>}`.
+//!
+//! **Backed up.** A remote delete is allowed only when the last entry that changed data (any entry whose
+//! op is not a `receipt.*` op) lies inside the log prefix a verified transfer receipt's bundle committed
+//! to (`log.length` beyond that entry's `seq`, and `log.head` the hash of entry `length − 1`). Otherwise
+//! it is `NOT_BACKED_UP`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::bundle::LogCommitment;
+use super::error::{excerpt, Error, Result};
+use super::log::{Change, LogEntry};
+use super::proof;
+use super::receipt::{DeletionReceipt, SectionCounts, TransferReceipt};
+
+/// Log service of transfer receipts.
+pub const TRANSFER_SERVICE: &str = "transfer";
+/// Log op of a transfer receipt.
+pub const OP_TRANSFER_RECEIPT: &str = "receipt.transfer";
+/// Log op of a deletion receipt.
+pub const OP_DELETION_RECEIPT: &str = "receipt.delete";
+/// Smallest chunk size the vault accepts from a node (1 KiB), so a hostile node cannot demand millions
+/// of requests.
+pub const MIN_CHUNK_SIZE: u64 = 1024;
+/// Largest chunk size the vault accepts from a node (64 MiB).
+pub const MAX_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Whether a log op records a receipt (and so changes no data).
+pub fn is_receipt_op(op: &str) -> bool {
+    op.starts_with("receipt.")
+}
+
+/// What the vault remembers of its last push to one node, to resume it with identical bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRecord {
+    /// The target node's key.
+    pub node_did: String,
+    /// The log commitment the bundle carries.
+    pub bundle_log: LogCommitment,
+    /// The bundle's `exported_at`, also its proof's `created`.
+    pub exported_at: String,
+    /// Hex SHA-256 of the uploaded bytes.
+    pub bundle_hash: String,
+    /// The log's end right after the receipt entry, once the push completed.
+    #[serde(default)]
+    pub after: Option<LogCommitment>,
+}
+
+impl PushRecord {
+    /// Whether a push with the log at `current` repeats this one: the log is still the bundle's, or has
+    /// only this push's receipt entry beyond it.
+    pub fn repeats(&self, current: &LogCommitment) -> bool {
+        self.bundle_log == *current || self.after.as_ref() == Some(current)
+    }
+}
+
+/// Items per section and collection of a bundle's `sections`.
+pub fn bundle_counts(sections: &Map<String, Value>) -> SectionCounts {
+    sections
+        .iter()
+        .map(|(section, collections)| {
+            let counts = collections
+                .as_object()
+                .map(|c| {
+                    c.iter()
+                        .map(|(name, items)| {
+                            let n = items.as_array().map_or(0, Vec::len) as u64;
+                            (name.clone(), n)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (section.clone(), counts)
+        })
+        .collect()
+}
+
+/// A collection whose count differs between what was expected and what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// The section.
+    pub section: String,
+    /// The collection.
+    pub collection: String,
+    /// The count expected (the bundle's).
+    pub expected: u64,
+    /// The count found (the node's).
+    pub actual: u64,
+}
+
+/// Compares two count maps; a collection missing on one side counts 0 there.
+pub fn compare_counts(expected: &SectionCounts, actual: &SectionCounts) -> Vec<Mismatch> {
+    let mut keys: BTreeSet<(&String, &String)> = BTreeSet::new();
+    for counts in [expected, actual] {
+        for (section, collections) in counts {
+            for collection in collections.keys() {
+                keys.insert((section, collection));
+            }
+        }
+    }
+    let get = |counts: &SectionCounts, s: &String, c: &String| {
+        counts.get(s).and_then(|m| m.get(c)).copied().unwrap_or(0)
+    };
+    keys.into_iter()
+        .filter_map(|(section, collection)| {
+            let (e, a) = (
+                get(expected, section, collection),
+                get(actual, section, collection),
+            );
+            (e != a).then(|| Mismatch {
+                section: section.clone(),
+                collection: collection.clone(),
+                expected: e,
+                actual: a,
+            })
+        })
+        .collect()
+}
+
+/// Verifies a transfer receipt for a pushed bundle: the node key's proof, the node's name, the DID,
+/// the bundle hash, and counts equal to the bundle's.
+pub fn check_transfer_receipt(
+    value: &Value,
+    node_did: &str,
+    node_name: &str,
+    did: &str,
+    bundle_hash: &str,
+    counts: &SectionCounts,
+) -> Result<TransferReceipt> {
+    let receipt = TransferReceipt::verify_for_bundle(value, node_did, did, bundle_hash)?;
+    if receipt.node != node_name {
+        return Err(Error::ExportMalformed(format!(
+            "transfer receipt from node {}, not {}",
+            excerpt(&receipt.node),
+            excerpt(node_name)
+        )));
+    }
+    let mismatches = compare_counts(counts, &receipt.counts);
+    if let Some(m) = mismatches.first() {
+        return Err(Error::ExportMalformed(format!(
+            "transfer receipt counts {} items in {}/{}, the bundle holds {} ({} collections differ)",
+            m.actual,
+            excerpt(&m.section),
+            excerpt(&m.collection),
+            m.expected,
+            mismatches.len()
+        )));
+    }
+    Ok(receipt)
+}
+
+/// Checks the chunk size a node asks for.
+pub fn check_chunk_size(chunk_size: u64) -> Result<u64> {
+    if (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        Ok(chunk_size)
+    } else {
+        Err(Error::ExportMalformed(format!(
+            "a chunk size of {chunk_size} bytes is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE}"
+        )))
+    }
+}
+
+/// The chunks of an upload of `size` bytes, from the first one not acknowledged (`received` bytes
+/// acknowledged without a gap) to the last: `(index, start, end)`.
+pub fn chunks_from(size: u64, chunk_size: u64, received: u64) -> Vec<(u64, u64, u64)> {
+    if received >= size {
+        return Vec::new();
+    }
+    let first = received / chunk_size;
+    let count = size.div_ceil(chunk_size);
+    (first..count)
+        .map(|i| (i, i * chunk_size, ((i + 1) * chunk_size).min(size)))
+        .collect()
+}
+
+/// The log entry of a verified transfer receipt.
+pub fn transfer_change(
+    receipt_value: &Value,
+    receipt: &TransferReceipt,
+    node_did: &str,
+    t: u64,
+) -> Result<Change> {
+    Ok(Change {
+        t,
+        service: TRANSFER_SERVICE.to_owned(),
+        op: OP_TRANSFER_RECEIPT.to_owned(),
+        reference: receipt.bundle_hash.clone(),
+        context: Some(node_did.to_owned()),
+        item_hash: hex::encode(proof::sha256_of_value(receipt_value)?),
+    })
+}
+
+/// The log entry of a verified deletion receipt.
+pub fn deletion_change(
+    receipt_value: &Value,
+    receipt: &DeletionReceipt,
+    node_did: &str,
+    t: u64,
+) -> Result<Change> {
+    Ok(Change {
+        t,
+        service: receipt.service.clone(),
+        op: OP_DELETION_RECEIPT.to_owned(),
+        reference: receipt.request_hash.clone(),
+        context: Some(node_did.to_owned()),
+        item_hash: hex::encode(proof::sha256_of_value(receipt_value)?),
+    })
+}
+
+/// The `seq` of the last entry that changed data, if any.
+pub fn last_data_change(entries: &[LogEntry]) -> Option<u64> {
+    entries
+        .iter()
+        .rev()
+        .find(|e| !is_receipt_op(&e.op))
+        .map(|e| e.seq)
+}
+
+/// Checks that everything the vault holds is covered by a transferred bundle: some commitment in
+/// `transferred` (the log commitments of bundles with verified transfer receipts) reaches past the last
+/// data change of `entries` (the whole log, in order) and matches the log there.
+pub fn check_backed_up<'a>(
+    entries: &[LogEntry],
+    transferred: impl IntoIterator<Item = &'a LogCommitment>,
+) -> Result<()> {
+    let Some(last) = last_data_change(entries) else {
+        return Err(Error::NotBackedUp(
+            "the vault holds nothing yet: pull the data, then back it up, before deleting".into(),
+        ));
+    };
+    for commitment in transferred {
+        if commitment.length <= last || commitment.length > entries.len() as u64 {
+            continue;
+        }
+        let Some(entry) = usize::try_from(commitment.length - 1)
+            .ok()
+            .and_then(|i| entries.get(i))
+        else {
+            continue;
+        };
+        if entry.hash()? == commitment.head {
+            return Ok(());
+        }
+    }
+    Err(Error::NotBackedUp(format!(
+        "log entry {last} changed data after the last transferred bundle: push the vault to a node \
+         (and get its receipt) before deleting"
+    )))
+}
+
+/// The services of a node (`node_did`) whose data was deleted after the last data change: a deletion
+/// receipt is in the log after it. Those are not asked again.
+pub fn deleted_services(entries: &[LogEntry], node_did: &str) -> BTreeSet<String> {
+    let after = last_data_change(entries).map_or(0, |s| s + 1);
+    entries
+        .iter()
+        .filter(|e| {
+            e.seq >= after && e.op == OP_DELETION_RECEIPT && e.context.as_deref() == Some(node_did)
+        })
+        .map(|e| e.service.clone())
+        .collect()
+}
+
+/// Counts of `countForDid` answers, by section: `{section: {collection: n}}`.
+pub fn counts_by_section<'a>(
+    answers: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Result<SectionCounts> {
+    let mut out: SectionCounts = BTreeMap::new();
+    for (section, counts) in answers {
+        let map = counts
+            .as_object()
+            .ok_or_else(|| Error::ExportMalformed("counts must be an object".into()))?;
+        let entry = out.entry(section.to_owned()).or_default();
+        for (collection, n) in map {
+            let n = n.as_u64().ok_or_else(|| {
+                Error::ExportMalformed(format!("count of {} is not a number", excerpt(collection)))
+            })?;
+            *entry.entry(collection.clone()).or_default() += n;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::keys::Keypair;
+    use crate::core::log::Chain;
+    use crate::core::store::{Incoming, Store};
+    use serde_json::json;
+
+    fn change(op: &str, i: u64) -> Change {
+        Change {
+            t: 1_700_000_000 + i,
+            service: "chat".into(),
+            op: op.into(),
+            reference: format!("msg_{i}"),
+            context: None,
+            item_hash: format!("{i:064x}"),
+        }
+    }
+
+    fn log(ops: &[&str]) -> (Chain, Vec<LogEntry>) {
+        let mut chain = Chain::default();
+        let entries = ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| chain.append(change(op, i as u64)).unwrap())
+            .collect();
+        (chain, entries)
+    }
+
+    fn commitment(entries: &[LogEntry], length: usize) -> LogCommitment {
+        LogCommitment {
+            length: length as u64,
+            head: entries[length - 1].hash().unwrap(),
+        }
+    }
+
+    #[test]
+    fn backed_up_needs_a_transfer_past_the_last_change() {
+        let (_, entries) = log(&["messages.add", "messages.add", OP_TRANSFER_RECEIPT]);
+        assert_eq!(last_data_change(&entries), Some(1));
+        let bundle = commitment(&entries, 2);
+        check_backed_up(&entries, [&bundle]).unwrap();
+        // A bundle of an older prefix does not cover the last change.
+        let old = commitment(&entries, 1);
+        assert_eq!(
+            check_backed_up(&entries, [&old]).unwrap_err().code(),
+            "NOT_BACKED_UP"
+        );
+        // A commitment whose head is not the log's is worthless.
+        let forged = LogCommitment {
+            length: 2,
+            head: "1".repeat(64),
+        };
+        assert_eq!(
+            check_backed_up(&entries, [&forged]).unwrap_err().code(),
+            "NOT_BACKED_UP"
+        );
+        // Nothing transferred, or nothing pulled: refused.
+        assert_eq!(
+            check_backed_up(&entries, []).unwrap_err().code(),
+            "NOT_BACKED_UP"
+        );
+        assert_eq!(
+            check_backed_up(&[], [&bundle]).unwrap_err().code(),
+            "NOT_BACKED_UP"
+        );
+        // A new change after the transfer needs a new one.
+        let (_, more) = log(&[
+            "messages.add",
+            "messages.add",
+            OP_TRANSFER_RECEIPT,
+            "messages.update",
+        ]);
+        assert_eq!(
+            check_backed_up(&more, [&commitment(&more, 2)])
+                .unwrap_err()
+                .code(),
+            "NOT_BACKED_UP"
+        );
+        // Deletion receipts change no data.
+        let (_, deleted) = log(&[
+            "messages.add",
+            OP_TRANSFER_RECEIPT,
+            OP_DELETION_RECEIPT,
+            OP_DELETION_RECEIPT,
+        ]);
+        check_backed_up(&deleted, [&commitment(&deleted, 1)]).unwrap();
+    }
+
+    #[test]
+    fn deleted_services_are_those_after_the_last_change() {
+        let mut chain = Chain::default();
+        let mut entries = Vec::new();
+        let mut push = |service: &str, op: &str, node: Option<&str>| {
+            let mut c = change(op, entries.len() as u64);
+            c.service = service.into();
+            c.context = node.map(str::to_owned);
+            entries.push(chain.append(c).unwrap());
+        };
+        push("media", OP_DELETION_RECEIPT, Some("did:key:a"));
+        push("media", "assets.add", None);
+        push("chat", OP_DELETION_RECEIPT, Some("did:key:a"));
+        push("events", OP_DELETION_RECEIPT, Some("did:key:b"));
+        let done = deleted_services(&entries, "did:key:a");
+        assert_eq!(done.into_iter().collect::<Vec<_>>(), vec!["chat"]);
+    }
+
+    #[test]
+    fn counts_compare_with_missing_as_zero() {
+        let bundle = json!({
+            "chat": {"messages": [{"id": "a"}, {"id": "b"}]},
+            "media": {"assets": [], "contexts": [{"id": "c"}]}
+        });
+        let counts = bundle_counts(bundle.as_object().unwrap());
+        assert_eq!(counts["chat"]["messages"], 2);
+        assert_eq!(counts["media"]["assets"], 0);
+        let mut remote = counts.clone();
+        remote.insert("fair".into(), [("manifests".to_owned(), 0)].into());
+        assert!(compare_counts(&counts, &remote).is_empty());
+        remote.get_mut("chat").unwrap().insert("messages".into(), 3);
+        remote.insert("learn".into(), [("progress".to_owned(), 1)].into());
+        let m = compare_counts(&counts, &remote);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].expected, m[0].actual), (2, 3));
+        assert_eq!((m[1].section.as_str(), m[1].expected), ("learn", 0));
+
+        let answers = [("chat", json!({"messages": 2})), ("media", json!({"x": 1}))];
+        let by = counts_by_section(answers.iter().map(|(s, v)| (*s, v))).unwrap();
+        assert_eq!(by["media"]["x"], 1);
+        let bad = [("chat", json!({"messages": "2"}))];
+        assert!(counts_by_section(bad.iter().map(|(s, v)| (*s, v))).is_err());
+    }
+
+    #[test]
+    fn chunks_resume_after_the_acknowledged_prefix() {
+        assert_eq!(
+            chunks_from(10, 4, 0),
+            vec![(0, 0, 4), (1, 4, 8), (2, 8, 10)]
+        );
+        assert_eq!(chunks_from(10, 4, 4), vec![(1, 4, 8), (2, 8, 10)]);
+        assert_eq!(chunks_from(10, 4, 9), vec![(2, 8, 10)]);
+        assert!(chunks_from(10, 4, 10).is_empty());
+        assert!(chunks_from(10, 4, 99).is_empty());
+        assert_eq!(chunks_from(8, 4, 0).len(), 2);
+        assert!(check_chunk_size(0).is_err());
+        assert!(check_chunk_size(4 << 20).is_ok());
+    }
+
+    #[test]
+    fn push_record_repeats() {
+        let (_, entries) = log(&["messages.add", OP_TRANSFER_RECEIPT]);
+        let record = PushRecord {
+            node_did: "did:key:z".into(),
+            bundle_log: commitment(&entries, 1),
+            exported_at: "2026-01-01T00:00:00Z".into(),
+            bundle_hash: "0".repeat(64),
+            after: Some(commitment(&entries, 2)),
+        };
+        assert!(record.repeats(&commitment(&entries, 1)));
+        assert!(record.repeats(&commitment(&entries, 2)));
+        let text = serde_json::to_string(&record).unwrap();
+        assert_eq!(serde_json::from_str::<PushRecord>(&text).unwrap(), record);
+    }
+
+    #[test]
+    fn transfer_receipt_is_checked_against_the_bundle() {
+        let node = Keypair::from_seed(&[9u8; 32]);
+        let user = Keypair::from_seed(&[1u8; 32]);
+        let counts: SectionCounts =
+            [("chat".to_owned(), [("messages".to_owned(), 2)].into())].into();
+        let receipt = TransferReceipt {
+            did: user.did(),
+            node: "target".into(),
+            bundle_hash: "a".repeat(64),
+            counts: counts.clone(),
+            received_at: "2026-01-01T00:00:00.000Z".into(),
+        };
+        let signed = receipt.sign(&node, "2026-01-01T00:00:00Z").unwrap();
+        let ok = check_transfer_receipt(
+            &signed,
+            &node.did_key(),
+            "target",
+            &user.did(),
+            &"a".repeat(64),
+            &counts,
+        )
+        .unwrap();
+        assert_eq!(ok, receipt);
+        let other = Keypair::from_seed(&[8u8; 32]);
+        let check = |value: &Value, node_did: &str, name: &str, hash: &str, c: &SectionCounts| {
+            check_transfer_receipt(value, node_did, name, &user.did(), hash, c)
+                .unwrap_err()
+                .code()
+        };
+        let forged = receipt.sign(&other, "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            check(&forged, &node.did_key(), "target", &"a".repeat(64), &counts),
+            "DID_MISMATCH"
+        );
+        let mut tampered = signed.clone();
+        tampered["counts"]["chat"]["messages"] = json!(3);
+        assert_eq!(
+            check(
+                &tampered,
+                &node.did_key(),
+                "target",
+                &"a".repeat(64),
+                &counts
+            ),
+            "SIGNATURE_INVALID"
+        );
+        assert_eq!(
+            check(&signed, &node.did_key(), "target", &"b".repeat(64), &counts),
+            "EXPORT_MALFORMED"
+        );
+        assert_eq!(
+            check(&signed, &node.did_key(), "other", &"a".repeat(64), &counts),
+            "EXPORT_MALFORMED"
+        );
+        let fewer: SectionCounts =
+            [("chat".to_owned(), [("messages".to_owned(), 1)].into())].into();
+        assert_eq!(
+            check(&signed, &node.did_key(), "target", &"a".repeat(64), &fewer),
+            "EXPORT_MALFORMED"
+        );
+        let change = transfer_change(&signed, &ok, &node.did_key(), 5).unwrap();
+        assert_eq!(change.op, OP_TRANSFER_RECEIPT);
+        assert_eq!(change.reference, "a".repeat(64));
+    }
+
+    #[test]
+    fn receipt_commits_reload_without_a_section() {
+        let mut store = Store::new();
+        let staged = store
+            .stage(
+                "chat",
+                "chat",
+                vec![Incoming {
+                    collection: "messages".into(),
+                    id: "msg_1".into(),
+                    updated_at: "2026-01-01T00:00:00.000Z".into(),
+                    deleted: false,
+                    data: json!({"content": "hi"}),
+                }],
+                1,
+            )
+            .unwrap();
+        let (h1, l1) = (staged.heads_json().unwrap(), staged.log_json().unwrap());
+        store.apply(staged).unwrap();
+        let receipt = store
+            .stage_entries("transfer", vec![change(OP_TRANSFER_RECEIPT, 9)])
+            .unwrap();
+        assert_eq!(store.chain_after(&receipt).length, 2);
+        let (h2, l2) = (receipt.heads_json().unwrap(), receipt.log_json().unwrap());
+        store.apply(receipt).unwrap();
+        assert_eq!(store.chain().length, 2);
+        assert_eq!(store.counts().len(), 1, "no empty section appears");
+
+        let mut reloaded = Store::new();
+        reloaded.load_commit(0, &h1, &l1).unwrap();
+        reloaded.load_commit(1, &h2, &l2).unwrap();
+        assert_eq!(reloaded.chain(), store.chain());
+        assert_eq!(reloaded.counts(), store.counts());
+        let bundle = reloaded
+            .assemble(
+                "did:imajin:x",
+                "v",
+                "2026-01-01T00:00:00Z",
+                [
+                    (0, h1.as_str(), r#"[{"content":"hi"}]"#),
+                    (1, h2.as_str(), "[]"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(bundle.sections.len(), 1);
+    }
+}

@@ -1,0 +1,199 @@
+//! `Vault.deleteRemote`: the coordinated delete, only once nothing can be lost.
+//!
+//! Before any request: the footprint (`countForDid` of every service), then the guards, each a
+//! `NOT_BACKED_UP` refusal — the last data change in the log is covered by a bundle with a verified
+//! transfer receipt (`core::rights::check_backed_up`), and for every service to delete, the vault has
+//! pulled it from this node and the node has no change since (an export page from the saved cursor
+//! is empty). Then each service gets a fresh signed delete request; its receipt is verified against the
+//! request and the node key and recorded with a log entry in one transaction. A service whose receipt
+//! is in the log after the last data change is not asked again.
+
+use js_sys::Promise;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+
+use super::db::{self, Write};
+use super::http::Body;
+use super::json as jsv;
+use super::pull::Session;
+use super::push::{node_counts, now_unix, query, DeleteRemoteOptions, Options};
+use super::vault::{entries_commit_writes, promise_of, read_log, Inner, Vault};
+use crate::core::bundle::LogCommitment;
+use crate::core::export::ExportPage;
+use crate::core::manifest::Service;
+use crate::core::receipt::{DeleteRequest, DeletionReceipt};
+use crate::core::rights;
+use crate::core::{Error, Result};
+
+#[wasm_bindgen(js_class = Vault)]
+impl Vault {
+    /// Deletes the owner's data on the node whose manifest is at `manifestUrl` (every service, or
+    /// `services`), with a verified, logged deletion receipt per service. Refuses with `NOT_BACKED_UP`,
+    /// before asking anything, unless the vault holds everything the node has and a verified transfer
+    /// receipt covers it. Resolves to a report per service; a failed service can be retried.
+    #[wasm_bindgen(js_name = deleteRemote, unchecked_return_type = "Promise<DeleteReport>")]
+    pub fn delete_remote(
+        &self,
+        manifest_url: String,
+        options: Option<DeleteRemoteOptions>,
+    ) -> Promise {
+        let inner = self.inner();
+        promise_of(async move {
+            let options = Options::read(options.map(JsValue::from))?;
+            delete_remote(&inner, &manifest_url, &options).await
+        })
+    }
+}
+
+async fn delete_remote(
+    inner: &std::rc::Rc<Inner>,
+    url: &str,
+    options: &Options,
+) -> Result<JsValue> {
+    let session = Session::open(
+        inner.clone(),
+        url,
+        options.signal.clone(),
+        options.timeout_ms,
+    )
+    .await?;
+    let did = inner.did()?;
+    let manifest = session.manifest.clone();
+    let wanted: Vec<Service> = match &options.services {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                manifest
+                    .service(n)
+                    .cloned()
+                    .ok_or_else(|| Error::InvalidArgument(format!("the node has no service {n:?}")))
+            })
+            .collect::<Result<_>>()?,
+        None => manifest.services.clone(),
+    };
+
+    // The footprint, then the guards.
+    let footprint: serde_json::Map<String, Value> = node_counts(&session, &did)
+        .await?
+        .into_iter()
+        .map(|(name, section, counts)| (name, json!({"section": section, "counts": counts})))
+        .collect();
+    let entries = read_log(inner).await?;
+    let transferred: Vec<LogCommitment> = db::get_all(&inner.db, db::RECEIPTS)
+        .await?
+        .into_iter()
+        .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
+        .filter(|r| r.get("kind").and_then(Value::as_str) == Some("transfer"))
+        .filter_map(|r| serde_json::from_value(r.get("bundle_log")?.clone()).ok())
+        .collect();
+    rights::check_backed_up(&entries, &transferred)?;
+    let done = rights::deleted_services(&entries, &manifest.did);
+    for service in wanted.iter().filter(|s| !done.contains(&s.name)) {
+        options.check_abort()?;
+        check_pulled(inner, &session, service, &did).await?;
+    }
+
+    // One fresh signed request per service; each receipt verified and recorded.
+    let mut reports = Vec::new();
+    for service in &wanted {
+        let mut entry = json!({"service": service.name, "section": service.section});
+        if done.contains(&service.name) {
+            entry["status"] = json!("skipped");
+            reports.push(entry);
+            continue;
+        }
+        match delete_service(inner, &session, service, &did, options).await {
+            Ok((receipt, value)) => {
+                entry["status"] = json!("deleted");
+                entry["deleted"] = json!(receipt.deleted);
+                entry["receipt"] = value;
+            }
+            Err(Error::Aborted) => return Err(Error::Aborted),
+            Err(e) => {
+                entry["status"] = json!("failed");
+                entry["error"] = json!({"code": e.code(), "message": e.to_string()});
+            }
+        }
+        reports.push(entry);
+    }
+    let log = inner.state.borrow().store.chain().commitment();
+    jsv::to_js(&json!({
+        "node": manifest.node,
+        "nodeDid": manifest.did,
+        "footprint": footprint,
+        "services": reports,
+        "log": {"length": log.length, "head": log.head},
+    }))
+}
+
+/// The vault has pulled this service from this node, and the node has changed nothing since.
+async fn check_pulled(
+    inner: &Inner,
+    session: &Session,
+    service: &Service,
+    did: &str,
+) -> Result<()> {
+    // The key `pull` saves a service's cursor under.
+    let key = JsValue::from_str(&format!("{} {}", session.manifest.did, service.name));
+    let Some(cursor) = db::get(&inner.db, db::CURSORS, &key).await? else {
+        return Err(Error::NotBackedUp(format!(
+            "the vault never pulled {} from {}: pull it (and back it up) before deleting",
+            service.name, session.manifest.node
+        )));
+    };
+    let url = format!(
+        "{}?did={}&limit=1&cursor={}",
+        service.export,
+        query(did),
+        query(&cursor)
+    );
+    let (value, _) = session.call("GET", &url, Body::None).await?;
+    let page = ExportPage::verify(&value, &session.manifest.did)?;
+    if !page.items.is_empty() {
+        return Err(Error::NotBackedUp(format!(
+            "{} changed on {} since the last pull: pull (and back up) before deleting",
+            service.name, session.manifest.node
+        )));
+    }
+    Ok(())
+}
+
+async fn delete_service(
+    inner: &Inner,
+    session: &Session,
+    service: &Service,
+    did: &str,
+    options: &Options,
+) -> Result<(DeletionReceipt, Value)> {
+    options.check_abort()?;
+    let manifest = &session.manifest;
+    let requested_at = String::from(js_sys::Date::new_0().to_iso_string());
+    let request = DeleteRequest::new(did, &service.name, &manifest.node, &requested_at)?;
+    let signed = inner.with_key(|key| request.sign(key, &super::keypair::now()))?;
+    let (value, _) = session
+        .call("POST", &service.delete, Body::Json(&signed.to_string()))
+        .await?;
+    let receipt = DeletionReceipt::verify_for_request(&value, &manifest.did, &signed)?;
+    let _guard = inner.writer.lock().await;
+    inner.check_open()?;
+    let change = rights::deletion_change(&value, &receipt, &manifest.did, now_unix())?;
+    let staged = inner
+        .state
+        .borrow()
+        .store
+        .stage_entries(&service.name, vec![change])?;
+    let after = inner.state.borrow().store.chain_after(&staged);
+    let stored = json!({
+        "kind": "delete",
+        "node": manifest.node,
+        "node_did": manifest.did,
+        "service": service.name,
+        "request": signed,
+        "receipt": value,
+    });
+    let key = JsValue::from_str(&format!("delete {} {}", manifest.did, receipt.request_hash));
+    let extra = vec![Write::Put(db::RECEIPTS, key, stored.to_string())];
+    db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
+    inner.state.borrow_mut().store.apply(staged)?;
+    Ok((receipt, value))
+}

@@ -1,0 +1,491 @@
+//! The user's rights in Chromium on real IndexedDB (`wasm-pack test --headless --chrome -- --test
+//! rights`), against the two reference nodes `tools/with-nodes.sh` starts (SOURCE_MANIFEST,
+//! TARGET_MANIFEST): sign, push with receipts and continuity, restore, delete with receipts.
+//! Every test uses its own databases and deletes them.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bundle_vault::wasm::vault::Vault;
+use bundle_vault::wasm::{canonicalize, verify_bundle};
+use js_sys::{Object, Reflect, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const PASS: &str = "correct horse battery staple";
+
+fn source() -> &'static str {
+    match option_env!("SOURCE_MANIFEST") {
+        Some(url) => url,
+        None => panic!("run through tools/with-nodes.sh, which starts the reference nodes"),
+    }
+}
+
+fn target() -> &'static str {
+    match option_env!("TARGET_MANIFEST") {
+        Some(url) => url,
+        None => panic!("run through tools/with-nodes.sh, which starts the reference nodes"),
+    }
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+fn values(value: &JsValue) -> Vec<JsValue> {
+    Object::values::<JsValue>(value.unchecked_ref()).to_vec()
+}
+
+fn num(value: &JsValue, key: &str) -> f64 {
+    get(value, key)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+fn text(value: &JsValue, key: &str) -> String {
+    get(value, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("{key} is not a string"))
+}
+
+/// The RFC 8785 text of a JS value, to compare contents.
+fn canon(value: &JsValue) -> String {
+    canonicalize(&JSON::stringify(value).unwrap().as_string().unwrap())
+        .map_err(|_| "canonicalize")
+        .unwrap()
+}
+
+async fn ok(promise: js_sys::Promise) -> JsValue {
+    JsFuture::from(promise)
+        .await
+        .unwrap_or_else(|e| panic!("rejected: {:?}", get(&e, "message")))
+}
+
+async fn code(promise: js_sys::Promise) -> String {
+    let error = JsFuture::from(promise)
+        .await
+        .expect_err("expected a rejection");
+    assert!(error.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&error, "name").as_string().unwrap(), "VaultError");
+    let code = get(&error, "code").as_string().unwrap();
+    console_log!("{code}: {}", get(&error, "message").as_string().unwrap());
+    code
+}
+
+async fn fresh(tag: &str) -> Vault {
+    let name = format!("test-rights-{tag}-{}", js_sys::Math::random());
+    Vault::open_named(&name).await.unwrap()
+}
+
+async fn finish(vault: Vault) {
+    let name = vault.name();
+    vault.close();
+    ok(Vault::destroy(name)).await;
+}
+
+async fn digest(vault: &Vault) -> String {
+    ok(vault.digest()).await.as_string().unwrap()
+}
+
+/// A fresh vault with a new key that has pulled everything from the source.
+async fn pulled(tag: &str) -> Vault {
+    let vault = fresh(tag).await;
+    ok(vault.create_key(PASS.into())).await;
+    let report = ok(vault.pull(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert!(get(&s, "error").is_undefined(), "{:?}", get(&s, "error"));
+    }
+    vault
+}
+
+/// A fresh vault holding the same key as `vault`.
+async fn same_key(vault: &Vault, tag: &str) -> Vault {
+    let backup = ok(vault.export_key(PASS.into())).await.as_string().unwrap();
+    let other = fresh(tag).await;
+    ok(other.import_key(backup, PASS.into())).await;
+    other
+}
+
+fn total(counts: &JsValue) -> f64 {
+    values(counts)
+        .iter()
+        .flat_map(values)
+        .map(|n| n.as_f64().unwrap())
+        .sum()
+}
+
+fn remote_total(remote: &JsValue) -> f64 {
+    values(remote)
+        .iter()
+        .flat_map(|s| values(&get(s, "counts")))
+        .map(|n| n.as_f64().unwrap())
+        .sum()
+}
+
+fn options(pairs: &[(&str, &JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+#[wasm_bindgen_test]
+async fn signed_bundle_verifies_and_commits_to_the_log() {
+    let vault = pulled("sign").await;
+    let before = digest(&vault).await;
+    let signed = ok(vault.sign()).await;
+    let result = verify_bundle(signed.clone());
+    assert!(get(&result, "verified").as_bool().unwrap(), "{result:?}");
+    assert_eq!(text(&result, "did"), vault.did().unwrap());
+    assert_eq!(canon(&get(&signed, "log")), canon(&vault.log_head()));
+    let proof = get(&signed, "proof");
+    assert_eq!(text(&proof, "cryptosuite"), "eddsa-jcs-2022");
+    // The same content as the unsigned bundle.
+    let unsigned = ok(vault.bundle()).await;
+    assert_eq!(
+        canon(&get(&signed, "sections")),
+        canon(&get(&unsigned, "sections"))
+    );
+    assert_eq!(digest(&vault).await, before, "signing writes nothing");
+
+    // Tampering is detected.
+    let tampered = JSON::parse(&JSON::stringify(&signed).unwrap().as_string().unwrap()).unwrap();
+    Reflect::set(&tampered, &"node".into(), &"elsewhere".into()).unwrap();
+    assert_eq!(text(&verify_bundle(tampered), "code"), "SIGNATURE_INVALID");
+
+    // Locked: no signature.
+    vault.lock();
+    assert_eq!(code(vault.sign()).await, "LOCKED");
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn push_is_verified_recorded_continuous_and_restorable() {
+    let vault = pulled("push").await;
+    let local = ok(vault.count()).await;
+    let length = num(&vault.log_head(), "length");
+    let phases = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let on_progress = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new({
+        let phases = phases.clone();
+        move |event: JsValue| phases.borrow_mut().push(text(&event, "phase"))
+    });
+    let report = ok(vault.push(
+        target().into(),
+        Some(options(&[("onProgress", on_progress.as_ref())]).unchecked_into()),
+    ))
+    .await;
+    drop(on_progress);
+    for phase in ["sign", "upload", "commit", "verify", "done"] {
+        assert!(phases.borrow().iter().any(|p| p == phase), "{phase}");
+    }
+    assert!(!get(&report, "repeated").as_bool().unwrap());
+    assert_eq!(num(&report, "uploaded"), num(&report, "size"));
+    let continuity = get(&report, "continuity");
+    assert!(
+        get(&continuity, "ok").as_bool().unwrap(),
+        "{}",
+        canon(&continuity)
+    );
+    assert_eq!(canon(&get(&report, "counts")), canon(&local));
+    let receipt = get(&report, "receipt");
+    assert_eq!(text(&receipt, "type"), "TransferReceipt");
+    assert_eq!(text(&receipt, "did"), vault.did().unwrap());
+    assert_eq!(text(&receipt, "bundle_hash"), text(&report, "bundleHash"));
+    // The receipt is in the log.
+    assert_eq!(num(&vault.log_head(), "length"), length + 1.0);
+    let entries = ok(vault.log(Some(
+        options(&[("since", &JsValue::from_f64(length))]).unchecked_into(),
+    )))
+    .await;
+    let entry = js_sys::Array::from(&entries).get(0);
+    assert_eq!(text(&entry, "op"), "receipt.transfer");
+    assert_eq!(text(&entry, "ref"), text(&report, "bundleHash"));
+    // The target now holds exactly the vault's data.
+    let remote = ok(vault.remote_count(target().into())).await;
+    assert_eq!(remote_total(&remote), total(&local));
+
+    // A repeat is a no-op: nothing uploaded, nothing recorded.
+    let before = digest(&vault).await;
+    let again = ok(vault.push(target().into(), None)).await;
+    assert!(get(&again, "repeated").as_bool().unwrap());
+    assert_eq!(num(&again, "uploaded"), 0.0);
+    assert_eq!(text(&again, "bundleHash"), text(&report, "bundleHash"));
+    assert!(get(&get(&again, "continuity"), "ok").as_bool().unwrap());
+    assert_eq!(digest(&vault).await, before);
+
+    // Restore: a fresh vault with the same key pulls the same content from the target.
+    let restored = same_key(&vault, "push-restored").await;
+    ok(restored.pull(target().into(), None)).await;
+    let mine = ok(vault.bundle()).await;
+    let theirs = ok(restored.bundle()).await;
+    assert_eq!(
+        canon(&get(&mine, "sections")),
+        canon(&get(&theirs, "sections"))
+    );
+    finish(restored).await;
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn interrupted_push_resumes_the_same_session() {
+    let vault = pulled("resume").await;
+    let controller = web_sys::AbortController::new().unwrap();
+    let sessions = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let abort = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new({
+        let (controller, sessions) = (controller.clone(), sessions.clone());
+        move |event: JsValue| {
+            if text(&event, "phase") == "upload" {
+                sessions.borrow_mut().push(text(&event, "sessionId"));
+                controller.abort();
+            }
+        }
+    });
+    let opts = options(&[
+        ("onProgress", abort.as_ref()),
+        ("signal", controller.signal().as_ref()),
+    ]);
+    let length = num(&vault.log_head(), "length");
+    assert_eq!(
+        code(vault.push(target().into(), Some(opts.unchecked_into()))).await,
+        "ABORTED"
+    );
+    drop(abort);
+    assert_eq!(num(&vault.log_head(), "length"), length, "nothing recorded");
+    let report = ok(vault.push(target().into(), None)).await;
+    assert_eq!(
+        text(&report, "sessionId"),
+        sessions.borrow()[0],
+        "the interrupted session is resumed"
+    );
+    assert!(!get(&report, "repeated").as_bool().unwrap());
+    assert!(get(&get(&report, "continuity"), "ok").as_bool().unwrap());
+    assert_eq!(num(&vault.log_head(), "length"), length + 1.0);
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn failing_pushes_are_typed_and_change_nothing() {
+    let vault = pulled("push-bad").await;
+    let before = digest(&vault).await;
+    assert_eq!(
+        code(vault.push("http://127.0.0.1:9/.well-known/bundle-node".into(), None)).await,
+        "NETWORK"
+    );
+    let missing = target().replace("/.well-known/bundle-node", "/.well-known/nothing-here");
+    assert_eq!(code(vault.push(missing, None)).await, "HTTP_STATUS");
+    assert_eq!(
+        code(vault.push("not a url".into(), None)).await,
+        "INVALID_ARGUMENT"
+    );
+    assert_eq!(digest(&vault).await, before, "failed pushes change nothing");
+    vault.lock();
+    assert_eq!(code(vault.push(target().into(), None)).await, "LOCKED");
+    finish(vault).await;
+}
+
+fn deleted_entries(entries: &JsValue) -> usize {
+    js_sys::Array::from(entries)
+        .iter()
+        .filter(|e| text(e, "op") == "receipt.delete")
+        .count()
+}
+
+#[wasm_bindgen_test]
+async fn delete_is_refused_before_a_backup() {
+    // Nothing pulled at all.
+    let empty = fresh("delete-empty").await;
+    ok(empty.create_key(PASS.into())).await;
+    assert_eq!(
+        code(empty.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    finish(empty).await;
+
+    // Pulled but never pushed.
+    let vault = pulled("delete-unsafe").await;
+    let before = digest(&vault).await;
+    let remote = remote_total(&ok(vault.remote_count(source().into())).await);
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    assert_eq!(digest(&vault).await, before, "the vault is unchanged");
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(source().into())).await),
+        remote,
+        "nothing was deleted"
+    );
+
+    // Backed up, but the node changed since the last pull: pull first.
+    ok(vault.push(target().into(), None)).await;
+    let mutate = source().replace("/.well-known/bundle-node", "/dev/mutate");
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&format!(
+        r#"{{"did":"{}","fraction":0.5}}"#,
+        vault.did().unwrap()
+    )));
+    let headers = web_sys::Headers::new().unwrap();
+    headers.set("Content-Type", "application/json").unwrap();
+    init.set_headers(&headers);
+    let window = web_sys::window().unwrap();
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str_and_init(&mutate, &init))
+            .await
+            .unwrap()
+            .unchecked_into();
+    assert!(response.ok(), "dev/mutate answered {}", response.status());
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    // Pulled again, the vault has changed since the backup: still refused until the next push.
+    ok(vault.pull(source().into(), None)).await;
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    ok(vault.push(target().into(), None)).await;
+    let report = ok(vault.delete_remote(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn delete_after_transfer_collects_verified_receipts() {
+    let vault = pulled("delete").await;
+    let local = ok(vault.count()).await;
+    let held = ok(vault.bundle()).await;
+    let push = ok(vault.push(target().into(), None)).await;
+    assert!(get(&get(&push, "continuity"), "ok").as_bool().unwrap());
+
+    // One service first; the rest later: nothing already deleted is asked again.
+    let media = js_sys::Array::of1(&"media".into());
+    let first = ok(vault.delete_remote(
+        source().into(),
+        Some(options(&[("services", media.as_ref())]).unchecked_into()),
+    ))
+    .await;
+    let services = js_sys::Array::from(&get(&first, "services"));
+    assert_eq!(services.length(), 1);
+    let media_report = services.get(0);
+    assert_eq!(text(&media_report, "status"), "deleted");
+    assert_eq!(
+        total(&options(&[("media", &get(&media_report, "deleted"))])),
+        total(&options(&[("media", &get(&local, "media"))]))
+    );
+    let receipt = get(&media_report, "receipt");
+    assert_eq!(text(&receipt, "type"), "DeletionReceipt");
+    assert_eq!(text(&receipt, "did"), vault.did().unwrap());
+    assert!(remote_total(&get(&first, "footprint")) > 0.0);
+
+    let length = num(&vault.log_head(), "length");
+    let rest = ok(vault.delete_remote(source().into(), None)).await;
+    let services = js_sys::Array::from(&get(&rest, "services"));
+    assert_eq!(services.length(), 8);
+    let mut deleted = 0.0;
+    let mut newly = 0.0;
+    for s in services.iter() {
+        let status = text(&s, "status");
+        if text(&s, "service") == "media" {
+            assert_eq!(status, "skipped");
+        } else {
+            assert_eq!(status, "deleted", "{}", canon(&s));
+            newly += 1.0;
+            deleted += total(&options(&[("x", &get(&s, "deleted"))]));
+        }
+    }
+    deleted += total(&options(&[("media", &get(&media_report, "deleted"))]));
+    assert_eq!(deleted, total(&local), "every item deleted once");
+    assert_eq!(num(&vault.log_head(), "length"), length + newly);
+    let entries = ok(vault.log(Some(
+        options(&[("limit", &JsValue::from_f64(100_000.0))]).unchecked_into(),
+    )))
+    .await;
+    assert_eq!(deleted_entries(&entries), 8, "a receipt entry per service");
+
+    // The source holds nothing; the vault still holds everything.
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(source().into())).await),
+        0.0
+    );
+    assert_eq!(canon(&ok(vault.count()).await), canon(&local));
+    let still = ok(vault.bundle()).await;
+    assert_eq!(
+        canon(&get(&still, "sections")),
+        canon(&get(&held, "sections"))
+    );
+
+    // Asking again asks nothing.
+    let before = digest(&vault).await;
+    let again = ok(vault.delete_remote(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&again, "services")).iter() {
+        assert_eq!(text(&s, "status"), "skipped");
+    }
+    assert_eq!(digest(&vault).await, before);
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn signed_bundle_restores_into_a_vault_of_the_same_did() {
+    let vault = pulled("import").await;
+    let signed = ok(vault.sign()).await;
+    let restored = same_key(&vault, "import-restored").await;
+    let report = ok(restored.import_bundle(signed.clone())).await;
+    let added: f64 = js_sys::Array::from(&get(&report, "sections"))
+        .iter()
+        .map(|s| num(&s, "added"))
+        .sum();
+    assert_eq!(added, total(&ok(vault.count()).await));
+    let again = ok(restored.sign()).await;
+    assert_eq!(
+        canon(&get(&again, "sections")),
+        canon(&get(&signed, "sections")),
+        "the restored vault signs the same content"
+    );
+    assert!(get(&verify_bundle(again), "verified").as_bool().unwrap());
+    // Importing again changes nothing.
+    let before = digest(&restored).await;
+    let repeat = ok(restored.import_bundle(signed.clone())).await;
+    for s in js_sys::Array::from(&get(&repeat, "sections")).iter() {
+        assert_eq!(num(&s, "added") + num(&s, "updated"), 0.0);
+    }
+    assert_eq!(digest(&restored).await, before);
+
+    // Another DID, a tampered file, a non-bundle: typed errors, nothing changed.
+    let other = fresh("import-other").await;
+    ok(other.create_key(PASS.into())).await;
+    let other_before = digest(&other).await;
+    assert_eq!(
+        code(other.import_bundle(signed.clone())).await,
+        "DID_MISMATCH"
+    );
+    assert_eq!(digest(&other).await, other_before);
+    let tampered = JSON::parse(&JSON::stringify(&signed).unwrap().as_string().unwrap()).unwrap();
+    Reflect::set(
+        &tampered,
+        &"exported_at".into(),
+        &"2020-01-01T00:00:00Z".into(),
+    )
+    .unwrap();
+    assert_eq!(
+        code(restored.import_bundle(tampered)).await,
+        "SIGNATURE_INVALID"
+    );
+    assert_eq!(
+        code(restored.import_bundle(JsValue::from_str("bundle"))).await,
+        "BUNDLE_MALFORMED"
+    );
+    assert_eq!(digest(&restored).await, before);
+    let keyless = fresh("import-keyless").await;
+    assert_eq!(code(keyless.import_bundle(signed)).await, "NO_KEY");
+    finish(keyless).await;
+    finish(other).await;
+    finish(restored).await;
+    finish(vault).await;
+}
