@@ -421,6 +421,19 @@ async fn delete_after_transfer_collects_verified_receipts() {
         canon(&get(&held, "sections"))
     );
 
+    // Pulling from the source again brings its tombstones: they are the vault's own doing and
+    // delete nothing here.
+    let again = ok(vault.pull(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&again, "services")).iter() {
+        assert!(get(&s, "error").is_undefined(), "{}", text(&s, "service"));
+        assert_eq!(num(&s, "deleted"), 0.0, "{}", text(&s, "service"));
+    }
+    assert_eq!(canon(&ok(vault.count()).await), canon(&local));
+    assert_eq!(
+        canon(&get(&ok(vault.bundle()).await, "sections")),
+        canon(&get(&held, "sections"))
+    );
+
     // Asking again asks nothing.
     let before = digest(&vault).await;
     let again = ok(vault.delete_remote(source().into(), None)).await;

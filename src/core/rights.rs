@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 
 use super::bundle::LogCommitment;
 use super::error::{excerpt, Error, Result};
+use super::export::ExportItem;
 use super::log::{Change, LogEntry};
 use super::proof;
 use super::receipt::{DeletionReceipt, SectionCounts, TransferReceipt};
@@ -280,6 +281,44 @@ pub fn deleted_services(entries: &[LogEntry], node_did: &str) -> BTreeSet<String
         .collect()
 }
 
+/// The time up to which a node's tombstones for `service` are the vault's own doing: the latest
+/// `deleted_at` of the deletion receipts (stored records `{kind: "delete", node_did, service,
+/// receipt}`) that node signed for that service.
+pub fn own_deletions_until<'a>(
+    records: impl IntoIterator<Item = &'a Value>,
+    node_did: &str,
+    service: &str,
+) -> Option<String> {
+    records
+        .into_iter()
+        .filter(|r| r.get("kind").and_then(Value::as_str) == Some("delete"))
+        .filter(|r| r.get("node_did").and_then(Value::as_str) == Some(node_did))
+        .filter(|r| r.get("service").and_then(Value::as_str) == Some(service))
+        .filter_map(|r| {
+            r.pointer("/receipt/deleted_at")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .max()
+}
+
+/// Drops the tombstones a node reports because the vault asked it to delete: those written no later
+/// than `until` (see [`own_deletions_until`]). Deleting at a node after backing up must never delete
+/// the vault's own copy on the next pull; later deletions (made after the receipt) still apply.
+/// Answers the kept items and how many tombstones were dropped.
+pub fn drop_own_deletions(items: Vec<ExportItem>, until: Option<&str>) -> (Vec<ExportItem>, u64) {
+    let Some(until) = until else {
+        return (items, 0);
+    };
+    let before = items.len();
+    let kept: Vec<ExportItem> = items
+        .into_iter()
+        .filter(|item| !(item.deleted && item.updated_at.as_str() <= until))
+        .collect();
+    let dropped = (before - kept.len()) as u64;
+    (kept, dropped)
+}
+
 /// Counts of `countForDid` answers, by section: `{section: {collection: n}}`.
 pub fn counts_by_section<'a>(
     answers: impl IntoIterator<Item = (&'a str, &'a Value)>,
@@ -298,6 +337,61 @@ pub fn counts_by_section<'a>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod own_deletions {
+    use super::*;
+    use serde_json::json;
+
+    fn item(id: &str, updated_at: &str, deleted: bool) -> ExportItem {
+        ExportItem {
+            collection: "messages".into(),
+            id: id.into(),
+            updated_at: updated_at.into(),
+            deleted,
+            data: if deleted {
+                Value::Null
+            } else {
+                json!({"text": id})
+            },
+        }
+    }
+
+    #[test]
+    fn only_this_node_and_service_and_the_latest_receipt_count() {
+        let record = |node: &str, service: &str, at: &str| {
+            json!({"kind": "delete", "node_did": node, "service": service,
+                   "receipt": {"deleted_at": at}})
+        };
+        let records = [
+            record("did:key:zA", "chat", "2026-03-09T10:00:00.000Z"),
+            record("did:key:zA", "chat", "2026-03-09T12:00:00.000Z"),
+            record("did:key:zA", "media", "2026-03-09T13:00:00.000Z"),
+            record("did:key:zB", "chat", "2026-03-09T14:00:00.000Z"),
+            json!({"kind": "transfer", "node_did": "did:key:zA", "service": "chat"}),
+        ];
+        assert_eq!(
+            own_deletions_until(&records, "did:key:zA", "chat").as_deref(),
+            Some("2026-03-09T12:00:00.000Z")
+        );
+        assert_eq!(own_deletions_until(&records, "did:key:zC", "chat"), None);
+    }
+
+    #[test]
+    fn tombstones_up_to_the_receipt_are_dropped_later_ones_and_items_kept() {
+        let items = vec![
+            item("a", "2026-03-09T11:59:59.999Z", true),
+            item("b", "2026-03-09T12:00:00.000Z", true),
+            item("c", "2026-03-09T12:00:00.001Z", true),
+            item("d", "2026-03-09T11:00:00.000Z", false),
+        ];
+        let (kept, dropped) = drop_own_deletions(items.clone(), Some("2026-03-09T12:00:00.000Z"));
+        assert_eq!(dropped, 2);
+        let ids: Vec<&str> = kept.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["c", "d"]);
+        assert_eq!(drop_own_deletions(items.clone(), None), (items, 0));
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use super::json as jsv;
 use super::vault::{commit_writes, Inner, Vault};
 use crate::core::export::ExportPage;
 use crate::core::manifest::{self, Manifest, Service};
+use crate::core::rights;
 use crate::core::store::MergeReport;
 use crate::core::{Error, Result};
 
@@ -279,10 +280,11 @@ fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
     JsValue::from_str(&format!("{} {}", manifest.did, service.name))
 }
 
-/// Pulls one service to its end, a page per commit.
 /// What one service's pull gave: the merge report, pages read and bytes read.
 type ServicePull = (MergeReport, u64, u64);
 
+/// Pulls one service to its end, a page per commit. Tombstones the node reports because the vault
+/// asked it to delete (see `rights::drop_own_deletions`) are not applied.
 async fn pull_service(
     session: &Session,
     service: &Service,
@@ -292,6 +294,13 @@ async fn pull_service(
     let did = inner.did()?;
     let key = cursor_key(&session.manifest, service);
     let mut cursor = db::get(&inner.db, db::CURSORS, &key).await?;
+    let receipts: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
+        .await?
+        .into_iter()
+        .filter_map(|(_, text)| serde_json::from_str(&text).ok())
+        .collect();
+    let own_deletions =
+        rights::own_deletions_until(&receipts, &session.manifest.did, &service.name);
     let (mut report, mut pages, mut bytes, mut items) = (MergeReport::default(), 0u64, 0u64, 0u64);
     options.progress(&service.name, "fetch", 0, 0, false);
     loop {
@@ -333,7 +342,8 @@ async fn pull_service(
         {
             let _guard = inner.writer.lock().await;
             inner.check_open()?;
-            let incoming = page.items.into_iter().map(Into::into).collect();
+            let (kept, _) = rights::drop_own_deletions(page.items, own_deletions.as_deref());
+            let incoming = kept.into_iter().map(Into::into).collect();
             let staged = inner.state.borrow().store.stage(
                 &service.name,
                 &service.section,
