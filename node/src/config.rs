@@ -50,7 +50,8 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CHALLENGE_TTL,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub challenge_ttl: u64,
-    /// Enable POST /dev/mutate (unauthenticated; for tests and benchmarks only, never in production).
+    /// Enable the /dev/ endpoints: mutate, fault, expire-tokens (unauthenticated; for tests and
+    /// benchmarks only, never on a node with real data).
     #[arg(long)]
     pub dev_endpoints: bool,
 }
@@ -74,7 +75,7 @@ pub struct Config {
     pub chunk_size: u64,
     /// Challenge lifetime, seconds.
     pub challenge_ttl: u64,
-    /// Whether /dev/mutate is enabled.
+    /// Whether the /dev/ endpoints (mutate, fault, expire-tokens) are enabled.
     pub dev_endpoints: bool,
 }
 

@@ -79,6 +79,24 @@ pub fn write_canonical<T: Serialize, W: io::Write>(
     .map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
+/// Checks that a value nests no deeper than `max` levels (a scalar is level 0, `[]` level 1), without
+/// recursion: `TOO_DEEP` otherwise.
+pub fn check_depth(value: &Value, max: usize) -> Result<()> {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth > max {
+            return Err(Error::TooDeep(max));
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
+}
+
 /// Checks a value tree for the guards of this module, without recursion.
 pub fn check_value(value: &Value) -> Result<()> {
     check_value_plain(value).map(|_| ())
@@ -366,6 +384,7 @@ mod tests {
 mod plain_path {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
 
     /// Keys that exercise both orders: ASCII, Latin, CJK, U+E000–U+FFFF and supplementary characters.
     fn key() -> impl Strategy<Value = String> {
@@ -417,6 +436,16 @@ mod plain_path {
                 prop_assert_eq!(serde_json::to_vec(&v).unwrap(), expected);
             }
         }
+    }
+
+    #[test]
+    fn depth_is_counted_in_containers() {
+        let nested = |n: usize| parse(&format!("{}{}", "[".repeat(n), "]".repeat(n))).unwrap();
+        assert!(check_depth(&json!(1), 0).is_ok());
+        assert!(check_depth(&nested(3), 3).is_ok());
+        assert_eq!(check_depth(&nested(4), 3).unwrap_err().code(), "TOO_DEEP");
+        assert!(check_depth(&json!({"a": {"b": [1]}}), 3).is_ok());
+        assert!(check_depth(&json!({"a": {"b": [[]]}}), 3).is_err());
     }
 
     #[test]

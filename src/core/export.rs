@@ -35,6 +35,11 @@ pub const TIMESTAMP_LEN: usize = 24;
 /// The latest instant a protocol timestamp can name (9999-12-31T23:59:59.999Z), in Unix milliseconds.
 pub const MAX_TIMESTAMP_MILLIS: u64 = 253_402_300_799_999;
 
+/// The deepest item data accepted: a bundle puts item data five levels deep (bundle, `sections`,
+/// section, collection array, item), and every bundle must stay within [`canonical::MAX_DEPTH`] so
+/// that it can be signed and verified.
+pub const MAX_DATA_DEPTH: usize = canonical::MAX_DEPTH - 5;
+
 /// One item of an export page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportItem {
@@ -96,6 +101,7 @@ impl ExportItem {
             )));
         }
         canonical::check_value(data)?;
+        canonical::check_depth(data, MAX_DATA_DEPTH)?;
         Ok(ExportItem {
             collection: collection.to_owned(),
             id: id.to_owned(),
@@ -636,6 +642,22 @@ mod tests {
                 .code(),
             "PROOF_MALFORMED"
         );
+    }
+
+    #[test]
+    fn item_data_fits_in_a_signable_bundle() {
+        let nested =
+            |n: usize| canonical::parse(&format!("{}{}", "[".repeat(n), "]".repeat(n))).unwrap();
+        let item = |data: Value| {
+            json!({"collection": "messages", "id": "msg_1",
+                   "updated_at": "2026-03-09T16:45:00.000Z", "data": data})
+        };
+        let fits = ExportItem::from_value(&item(nested(MAX_DATA_DEPTH))).unwrap();
+        assert!(ExportItem::from_value(&item(nested(MAX_DATA_DEPTH + 1)))
+            .is_err_and(|e| e.code() == "TOO_DEEP"));
+        // The deepest accepted data still makes a bundle within the canonical nesting cap.
+        let bundle = json!({"sections": {"chat": {"messages": [fits.to_value()]}}});
+        assert!(canonical::check_value(&bundle).is_ok());
     }
 
     #[test]
