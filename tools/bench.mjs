@@ -3,20 +3,23 @@
 // new DID):
 //   tools/with-nodes.sh --demo-items 100000 -- node tools/bench.mjs
 // Prints, for a fresh vault: key creation (Argon2id), a full pull (verified, merged into IndexedDB with
-// its log), an incremental pull after 1% of the account changed, reopening the vault, and peak wasm
-// memory. A benchmark, not a test: it asserts only that the pulls were complete.
+// its log), an incremental pull after 1% of the account changed, reopening the vault, bundle(),
+// sign(), verifyBundle, push to the target node, and peak wasm memory. A benchmark, not a test: it
+// only checks that the pulls were complete, the bundle verified and the push was continuous.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { chromium } from "playwright-core";
 
 const source = process.env.SOURCE_MANIFEST;
+const target = process.env.TARGET_MANIFEST;
 if (!source) {
   console.error("bench: run through tools/with-nodes.sh (SOURCE_MANIFEST is not set)");
   process.exit(2);
 }
 const origin = new URL(source).origin;
+const targetOrigin = new URL(target).origin;
 
-const app = spawn(process.execPath, ["tools/serve.mjs", "--port", "0", "--connect", origin], {
+const app = spawn(process.execPath, ["tools/serve.mjs", "--port", "0", "--connect", origin, "--connect", targetOrigin], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 const appUrl = await new Promise((resolve, reject) => {
@@ -38,7 +41,7 @@ try {
   page.on("console", (msg) => console.log(`  [page] ${msg.text()}`));
   await page.goto(appUrl);
   const figures = await page.evaluate(
-    async ({ source, origin }) => {
+    async ({ source, origin, target }) => {
       const pkg = await import("/pkg/bundle_vault.js");
       const wasm = await pkg.default();
       const mib = (bytes) => Math.round((bytes / 1048576) * 10) / 10;
@@ -103,12 +106,25 @@ try {
         (a, s) => a + Object.values(s).reduce((b, items) => b + items.length, 0),
         0,
       );
+      await reopened.unlock("benchmark passphrase");
+      t = performance.now();
+      const signed = await reopened.sign();
+      out.signMs = Math.round(performance.now() - t);
+      t = performance.now();
+      const verified = pkg.verifyBundle(signed);
+      out.verifyBundleMs = Math.round(performance.now() - t);
+      out.verified = verified.verified;
+      t = performance.now();
+      const pushed = await reopened.push(target);
+      out.pushMs = Math.round(performance.now() - t);
+      out.pushMiB = mib(pushed.size);
+      out.continuity = pushed.continuity?.ok ?? pushed.continuity;
       out.peakMemoryMiB = mib(wasm.memory.buffer.byteLength);
       reopened.close();
       await pkg.Vault.destroy(name);
       return out;
     },
-    { source, origin },
+    { source, origin, target },
   );
 
   const f = figures;
@@ -122,12 +138,17 @@ try {
   line("incremental / full", `${Math.round((f.incrementalPullMs / f.fullPullMs) * 1000) / 10} %`);
   line("reopen (index rebuild, chain check)", `${f.reopenMs} ms, log ${f.reopenedLog} entries`);
   line("bundle() assembly", `${f.bundleMs} ms, ${f.bundleItems} items`);
+  line("sign() (assemble + proof)", `${f.signMs} ms`);
+  line("verifyBundle", `${f.verifyBundleMs} ms, verified: ${f.verified}`);
+  line("push to the target (chunks, receipt)", `${f.pushMs} ms, ${f.pushMiB} MiB, continuity: ${JSON.stringify(f.continuity)}`);
   line("wasm memory after full pull", `${f.memoryAfterFullMiB} MiB`);
   line("peak wasm memory", `${f.peakMemoryMiB} MiB (${Math.round((f.peakMemoryMiB / f.fullPullMiB) * 100) / 100}× the pulled JSON)`);
   const problems = [];
   if (f.fullErrors.length) problems.push(`full pull errors: ${f.fullErrors.join(", ")}`);
   if (f.localItems !== f.items) problems.push(`pulled ${f.localItems} of ${f.items} items`);
   if (f.bundleItems !== f.items) problems.push(`bundle has ${f.bundleItems} of ${f.items} items`);
+  if (!f.verified) problems.push("the signed bundle did not verify");
+  if (f.continuity !== true) problems.push(`continuity after push: ${JSON.stringify(f.continuity)}`);
   if (f.incrementalUpdated !== f.changed) problems.push(`incremental pull updated ${f.incrementalUpdated} of ${f.changed}`);
   if (problems.length) {
     console.error(`bench: ${problems.join("; ")}`);
