@@ -12,6 +12,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod common;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 const PASS: &str = "correct horse battery staple";
@@ -501,4 +503,93 @@ async fn signed_bundle_restores_into_a_vault_of_the_same_did() {
     finish(other).await;
     finish(restored).await;
     finish(vault).await;
+}
+
+// ---- A lying target node (`/dev/fault`, `--dev-endpoints`): receipt faults armed for the DID and the
+// pseudo-service `transfer`. The node commits and imports for real and stores the genuine receipt, then
+// answers the commit with a forged one.
+
+/// Calls a development endpoint of the target node and returns its JSON answer.
+async fn target_dev(method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    common::node_json(target(), method, path, Some(body)).await
+}
+
+/// Every store of the vault (`dump`), without the push record of the target (`meta`, key
+/// `push <node did>`): push writes it before uploading, by design, so that a push can resume.
+async fn stored_without_push_record(vault: &Vault) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let mut dump: serde_json::Value =
+        serde_json::from_str(&ok(vault.dump()).await.as_string().unwrap()).unwrap();
+    let meta = dump["meta"].as_array_mut().unwrap();
+    let (push, rest): (Vec<_>, Vec<_>) = meta
+        .drain(..)
+        .partition(|r| r[0].as_str().unwrap().contains("push "));
+    *meta = rest;
+    (dump, push)
+}
+
+#[wasm_bindgen_test]
+async fn forged_receipt_refused() {
+    for (fault, expected) in [
+        ("receipt-foreign-key", "DID_MISMATCH"),
+        ("receipt-altered", "SIGNATURE_INVALID"),
+        ("receipt-wrong-hash", "EXPORT_MALFORMED"),
+        ("receipt-wrong-did", "EXPORT_MALFORMED"),
+    ] {
+        // A vault (and DID) of its own per fault: the node commits each forged push for real.
+        let vault = pulled(fault).await;
+        let did = vault.did().unwrap();
+        let (before, none) = stored_without_push_record(&vault).await;
+        assert!(none.is_empty());
+        let length = num(&vault.log_head(), "length");
+        let armed = target_dev(
+            "POST",
+            "/dev/fault",
+            serde_json::json!({"did": did, "service": "transfer", "fault": fault}),
+        )
+        .await;
+        assert_eq!(armed["fault"], fault);
+
+        assert_eq!(
+            code(vault.push(target().into(), None)).await,
+            expected,
+            "{fault}"
+        );
+        // Nothing recorded: items, log, receipts, cursors, keys as before; only the push record that
+        // push writes before uploading, with no `after` (the push did not complete).
+        let (after, push) = stored_without_push_record(&vault).await;
+        assert_eq!(after, before, "{fault}: the vault is unchanged");
+        assert_eq!(push.len(), 1, "{fault}");
+        let record: serde_json::Value = serde_json::from_str(push[0][1].as_str().unwrap()).unwrap();
+        assert!(record["after"].is_null(), "{fault}: {record}");
+        assert_eq!(num(&vault.log_head(), "length"), length, "{fault}");
+        let digest_after_refusal = digest(&vault).await;
+
+        // Cleared, a push completes: the same bytes, so the node's committed session answers its
+        // stored genuine receipt; nothing is uploaded again, and the receipt is recorded.
+        let cleared = target_dev(
+            "POST",
+            "/dev/fault",
+            serde_json::json!({"did": did, "service": "transfer", "fault": "none"}),
+        )
+        .await;
+        assert_eq!(cleared["cleared"], 1, "{fault}");
+        let report = ok(vault.push(target().into(), None)).await;
+        assert_eq!(
+            text(&report, "bundleHash"),
+            record["bundle_hash"],
+            "{fault}"
+        );
+        assert_eq!(num(&report, "uploaded"), 0.0, "{fault}");
+        assert!(!get(&report, "repeated").as_bool().unwrap(), "{fault}");
+        assert!(
+            get(&get(&report, "continuity"), "ok").as_bool().unwrap(),
+            "{fault}"
+        );
+        let receipt = get(&report, "receipt");
+        assert_eq!(text(&receipt, "did"), did);
+        assert_eq!(text(&receipt, "bundle_hash"), text(&report, "bundleHash"));
+        assert_eq!(num(&vault.log_head(), "length"), length + 1.0, "{fault}");
+        assert_ne!(digest(&vault).await, digest_after_refusal);
+        finish(vault).await;
+    }
 }

@@ -10,6 +10,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod common;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 const PASS: &str = "correct horse battery staple";
@@ -351,38 +353,9 @@ async fn unreachable_and_malformed_nodes_are_typed_errors() {
 // ---- Faults of the source node (`/dev/fault`, `--dev-endpoints`): token expiry, failing services and
 // hostile export pages. Faults are armed per DID and service, so tests cannot disturb each other.
 
-/// A URL of the source node.
-fn node_url(path: &str) -> String {
-    source().replace("/.well-known/bundle-node", path)
-}
-
 /// Calls a development endpoint of the source node and returns its JSON answer.
 async fn dev(method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        let headers = web_sys::Headers::new().unwrap();
-        headers.set("Content-Type", "application/json").unwrap();
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&body.to_string()));
-    }
-    let request = web_sys::Request::new_with_str_and_init(&node_url(path), &init).unwrap();
-    let window = web_sys::window().unwrap();
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .unwrap()
-        .unchecked_into();
-    let text = JsFuture::from(response.text().unwrap())
-        .await
-        .unwrap()
-        .as_string()
-        .unwrap();
-    assert!(
-        response.ok(),
-        "{method} {path}: {} {text}",
-        response.status()
-    );
-    serde_json::from_str(&text).unwrap()
+    common::node_json(source(), method, path, body).await
 }
 
 /// Arms `fault` on the DID's export requests of `service`: the next `count`, or until cleared.

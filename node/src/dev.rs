@@ -8,7 +8,8 @@
 //!   `count` export requests of `service` (default: until cleared) and answers what was armed;
 //!   `fault: "none"` clears that DID's fault on that service. `GET /dev/fault?did=` lists the armed
 //!   faults with how many requests each has `served`; `DELETE /dev/fault?did=` clears them (all of
-//!   them without `did`).
+//!   them without `did`). Receipt faults (`receipt-*`) are armed for `service: "transfer"` and act on
+//!   the DID's transfer commits instead (see [`crate::fault::forge_receipt`]).
 //! - `POST /dev/expire-tokens {did}` makes the DID's current tokens expired (they answer 401
 //!   TOKEN_EXPIRED on their next use) and answers `{did, expired}`.
 
@@ -24,7 +25,7 @@ use crate::clock;
 use crate::demo::rng::Rng;
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Params, QueryParams};
-use crate::fault::{Fault, MAX_DELAY_MS};
+use crate::fault::{Fault, MAX_DELAY_MS, TRANSFER_SERVICE};
 use crate::server::SharedState;
 use crate::storage::items::{self, next_version_time, SeqAlloc, StoredItem};
 
@@ -108,8 +109,23 @@ pub async fn arm_fault(
     let did = string_field(&body, "did")?;
     dids::decode(&did)?;
     let name = string_field(&body, "service")?;
-    let service = state.db.call(move |conn| catalog::get(conn, &name)).await?;
     let fault_name = string_field(&body, "fault")?;
+    // Receipt faults (and clearing them) name the pseudo-service `transfer`; every other fault names
+    // a service of the catalog.
+    let receipt_fault = fault_name.starts_with("receipt-");
+    let service_name = if name == TRANSFER_SERVICE && (receipt_fault || fault_name == "none") {
+        name
+    } else if receipt_fault {
+        return Err(ApiError::invalid(format!(
+            "{fault_name} acts on transfer commits: arm it for service {TRANSFER_SERVICE:?}"
+        )));
+    } else {
+        state
+            .db
+            .call(move |conn| catalog::get(conn, &name))
+            .await?
+            .name
+    };
     let count = match body.get("count") {
         None | Some(Value::Null) => None,
         Some(n) => Some(
@@ -131,15 +147,15 @@ pub async fn arm_fault(
         ),
     };
     if fault_name == "none" {
-        let cleared = state.faults.clear(Some(&did), Some(&service.name));
+        let cleared = state.faults.clear(Some(&did), Some(&service_name));
         return Ok(Json(
-            json!({"did": did, "service": service.name, "fault": "none", "cleared": cleared}),
+            json!({"did": did, "service": service_name, "fault": "none", "cleared": cleared}),
         ));
     }
     let fault = Fault::parse(&fault_name, delay_ms).map_err(ApiError::invalid)?;
-    state.faults.arm(&did, &service.name, fault, count)?;
+    state.faults.arm(&did, &service_name, fault, count)?;
     let mut answer =
-        json!({"did": did, "service": service.name, "fault": fault.name(), "count": count});
+        json!({"did": did, "service": service_name, "fault": fault.name(), "count": count});
     if let Fault::Slow { delay_ms } = fault {
         answer["delayMs"] = json!(delay_ms);
     }

@@ -11,6 +11,12 @@
 //! them. An unsafe number or nesting beyond the cap cannot be signed at all (RFC 8785 needs I-JSON,
 //! and the core's signer refuses them); the vault refuses them while parsing, before it looks at the
 //! proof, so those pages carry the proof of the page before the hostile value was put in.
+//!
+//! Receipt faults (`receipt-*`) are armed for the pseudo-service [`TRANSFER_SERVICE`] and used by
+//! [`crate::transfer::commit`] instead: the node commits and imports for real and stores the genuine
+//! receipt, then answers a forged one (see [`forge_receipt`]), as a lying node would. Only the commit
+//! answer is forged: a repeated `POST /transfer/sessions` for the committed bundle answers the stored,
+//! genuine receipt.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -23,7 +29,9 @@ use bundle_vault::core::canonical::{MAX_DEPTH, MAX_SAFE_INTEGER};
 use bundle_vault::core::export::ExportPage;
 use bundle_vault::core::keys::Keypair;
 use bundle_vault::core::proof;
+use bundle_vault::core::receipt::TransferReceipt;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::auth;
 use crate::clock;
@@ -41,6 +49,8 @@ pub const DEFAULT_DELAY_MS: u64 = 5_000;
 pub const MAX_DELAY_MS: u64 = 120_000;
 /// Most faults armed at once on a node.
 pub const MAX_ARMED: usize = 1_000;
+/// The service name under which receipt faults are armed: they act on transfer commits.
+pub const TRANSFER_SERVICE: &str = "transfer";
 
 /// A text that cannot occur in a serialized page (it is not valid JSON string content unescaped), put
 /// where the unsignable values go and replaced after signing.
@@ -96,6 +106,18 @@ pub enum Fault {
     /// Expires every token of the DID, then answers what an expired token gets: 401 `TOKEN_EXPIRED`
     /// (a vault logs in again and repeats the request).
     ExpireToken,
+    /// Transfer commit: the receipt validly signed by a fresh key that is not the node's
+    /// (vault: `DID_MISMATCH`).
+    ReceiptForeignKey,
+    /// Transfer commit: the receipt signed by the node key, then its `counts` changed
+    /// (vault: `SIGNATURE_INVALID`).
+    ReceiptAltered,
+    /// Transfer commit: a receipt naming another `bundle_hash`, signed by the node key
+    /// (vault: `EXPORT_MALFORMED`).
+    ReceiptWrongHash,
+    /// Transfer commit: a receipt for another, random DID, signed by the node key
+    /// (vault: `EXPORT_MALFORMED`).
+    ReceiptWrongDid,
 }
 
 impl Fault {
@@ -120,6 +142,10 @@ impl Fault {
         "status-503-html",
         "slow",
         "expire-token",
+        "receipt-foreign-key",
+        "receipt-altered",
+        "receipt-wrong-hash",
+        "receipt-wrong-did",
     ];
 
     /// The fault of that name; `delay_ms` applies to `slow` only.
@@ -149,6 +175,10 @@ impl Fault {
                 delay_ms: delay_ms.unwrap_or(DEFAULT_DELAY_MS),
             },
             "expire-token" => Fault::ExpireToken,
+            "receipt-foreign-key" => Fault::ReceiptForeignKey,
+            "receipt-altered" => Fault::ReceiptAltered,
+            "receipt-wrong-hash" => Fault::ReceiptWrongHash,
+            "receipt-wrong-did" => Fault::ReceiptWrongDid,
             other => {
                 return Err(format!(
                     "unknown fault {other:?}; faults are none, {}",
@@ -180,7 +210,23 @@ impl Fault {
             Fault::Status503Html => "status-503-html",
             Fault::Slow { .. } => "slow",
             Fault::ExpireToken => "expire-token",
+            Fault::ReceiptForeignKey => "receipt-foreign-key",
+            Fault::ReceiptAltered => "receipt-altered",
+            Fault::ReceiptWrongHash => "receipt-wrong-hash",
+            Fault::ReceiptWrongDid => "receipt-wrong-did",
         }
+    }
+
+    /// Whether the fault acts on transfer commits (armed for [`TRANSFER_SERVICE`]) rather than on
+    /// export requests.
+    pub fn is_receipt(self) -> bool {
+        matches!(
+            self,
+            Fault::ReceiptForeignKey
+                | Fault::ReceiptAltered
+                | Fault::ReceiptWrongHash
+                | Fault::ReceiptWrongDid
+        )
     }
 }
 
@@ -238,8 +284,22 @@ impl Faults {
 
     /// The fault for this request, counting it as served.
     pub fn take(&self, did: &str, service: &str) -> Option<Fault> {
+        self.take_where(did, service, |_| true)
+    }
+
+    /// The fault for this request if `applies` to it, counting it as served; a fault that does not
+    /// apply is left as it is.
+    pub fn take_where(
+        &self,
+        did: &str,
+        service: &str,
+        applies: impl FnOnce(Fault) -> bool,
+    ) -> Option<Fault> {
         let mut armed = self.lock();
         let entry = armed.get_mut(&(did.to_owned(), service.to_owned()))?;
+        if !applies(entry.fault) {
+            return None;
+        }
         match &mut entry.remaining {
             Some(0) => return None,
             Some(n) => *n -= 1,
@@ -276,12 +336,70 @@ impl Faults {
     }
 }
 
-/// The fault armed for this export request, if the node runs with `--dev-endpoints` and one is.
+/// The fault armed for this export request, if the node runs with `--dev-endpoints` and one is
+/// (receipt faults never apply to exports).
 pub fn take(state: &AppState, did: &str, service: &str) -> Option<Fault> {
     if !state.config.dev_endpoints {
         return None;
     }
-    state.faults.take(did, service)
+    state
+        .faults
+        .take_where(did, service, |fault| !fault.is_receipt())
+}
+
+/// The receipt fault armed for this DID's transfer commits, if the node runs with `--dev-endpoints`
+/// and one is.
+pub fn take_receipt(state: &AppState, did: &str) -> Option<Fault> {
+    if !state.config.dev_endpoints {
+        return None;
+    }
+    state
+        .faults
+        .take_where(did, TRANSFER_SERVICE, Fault::is_receipt)
+}
+
+/// The forged receipt a lying node answers instead of `genuine`, the signed receipt it committed
+/// (and stored).
+pub fn forge_receipt(fault: Fault, genuine: &Value, state: &AppState) -> ApiResult<Value> {
+    let mut receipt = TransferReceipt::from_value(genuine)?;
+    let created = clock::now_timestamp();
+    Ok(match fault {
+        Fault::ReceiptForeignKey => receipt.sign(&Keypair::generate()?, &created)?,
+        Fault::ReceiptAltered => {
+            let mut forged = genuine.clone();
+            let counts = forged["counts"]
+                .as_object_mut()
+                .ok_or_else(|| ApiError::internal("receipt-altered: a receipt without counts"))?;
+            // One more item in the first collection counted (or an invented one): the proof no longer
+            // matches.
+            match counts
+                .values_mut()
+                .filter_map(Value::as_object_mut)
+                .flat_map(|collections| collections.values_mut())
+                .next()
+            {
+                Some(n) => *n = json!(n.as_u64().unwrap_or(0) + 1),
+                None => {
+                    counts.insert("injected".into(), json!({"injected": 1}));
+                }
+            }
+            forged
+        }
+        Fault::ReceiptWrongHash => {
+            receipt.bundle_hash = hex::encode(Sha256::digest(receipt.bundle_hash.as_bytes()));
+            receipt.sign(&state.key, &created)?
+        }
+        Fault::ReceiptWrongDid => {
+            receipt.did = Keypair::generate()?.did();
+            receipt.sign(&state.key, &created)?
+        }
+        other => {
+            return Err(ApiError::internal(format!(
+                "{} is not a receipt fault",
+                other.name()
+            )))
+        }
+    })
 }
 
 /// Marks a response made by a fault, so that the JSON error layer leaves a deliberately non-JSON
@@ -369,6 +487,11 @@ pub async fn intercept(
         | Fault::UnsafeNumber
         | Fault::TooDeep
         | Fault::StuckCursor => Ok(Intercept::Page(Some(fault))),
+        // Never taken for an export (see [`take`]): the real page.
+        Fault::ReceiptForeignKey
+        | Fault::ReceiptAltered
+        | Fault::ReceiptWrongHash
+        | Fault::ReceiptWrongDid => Ok(Intercept::Page(None)),
     }
 }
 
@@ -459,7 +582,11 @@ pub fn render_page(
         | Fault::Status500
         | Fault::Status503Html
         | Fault::Slow { .. }
-        | Fault::ExpireToken => sign(value, key)?,
+        | Fault::ExpireToken
+        | Fault::ReceiptForeignKey
+        | Fault::ReceiptAltered
+        | Fault::ReceiptWrongHash
+        | Fault::ReceiptWrongDid => sign(value, key)?,
     };
     Ok(serialize(&signed)?.into_bytes())
 }

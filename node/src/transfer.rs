@@ -296,7 +296,7 @@ pub async fn commit(
             .await?
     };
     let Some(bytes) = bytes else {
-        return stored_receipt(&session);
+        return stored_receipt(&session).and_then(|receipt| lie(&state, &token_did, receipt));
     };
 
     let checked = {
@@ -357,7 +357,16 @@ pub async fn commit(
             Ok(text)
         })
         .await?;
-    parse_receipt(&receipt_text).map(Json)
+    lie(&state, &token_did, Json(parse_receipt(&receipt_text)?))
+}
+
+/// With `--dev-endpoints`, a receipt fault armed for the DID replaces the genuine receipt of a commit
+/// (which stays stored) with a forged one ([`crate::fault::forge_receipt`]).
+fn lie(state: &SharedState, did: &str, receipt: Json<Value>) -> ApiResult<Json<Value>> {
+    match crate::fault::take_receipt(state, did) {
+        Some(fault) => crate::fault::forge_receipt(fault, &receipt.0, state).map(Json),
+        None => Ok(receipt),
+    }
 }
 
 /// Size, hash, strict JSON, canonical form, proof and DID binding, and the item shapes.

@@ -7,7 +7,8 @@ use bundle_node::fault::{HUGE_PAGE_BYTES, UNSAFE_INTEGER};
 use bundle_vault::core::canonical::{self, MAX_DEPTH};
 use bundle_vault::core::export::ExportPage;
 use bundle_vault::core::proof;
-use bundle_vault::core::receipt::verify_node_signature;
+use bundle_vault::core::receipt::{verify_node_signature, TransferReceipt};
+use bundle_vault::core::rights;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -452,6 +453,154 @@ fn faults_are_scoped_counted_and_cleared() {
         .unwrap()
         .to_ascii_uppercase()
         .contains("DELETE"));
+}
+
+#[test]
+fn receipt_faults_forge_the_receipt_of_a_real_commit() {
+    let node = TestNode::start("target", |c| c.dev_endpoints = true);
+    let client = node.client();
+    let user = keypair(88);
+    let did = user.did();
+    let token = client.login(&user);
+    let manifest = client.manifest();
+    let t = "2026-03-09T16:45:00.000Z";
+
+    for (n, (fault, vault_code)) in [
+        ("receipt-foreign-key", "DID_MISMATCH"),
+        ("receipt-altered", "SIGNATURE_INVALID"),
+        ("receipt-wrong-hash", "EXPORT_MALFORMED"),
+        ("receipt-wrong-did", "EXPORT_MALFORMED"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // A bundle of its own per fault, so that each commit is a new one.
+        let sections = json!({"chat": {"messages": [
+            {"id": format!("msg_{n}"), "updated_at": t, "data": {"content": fault}},
+            {"id": "msg_common", "updated_at": t, "data": {"content": "both"}}
+        ]}});
+        let (_, bytes) = signed_bundle(&user, sections.clone());
+        let hash = sha256_hex(&bytes);
+        let counts = rights::bundle_counts(sections.as_object().unwrap());
+        let armed = arm(&client, &did, "transfer", fault, Some(1));
+        assert_eq!(
+            armed,
+            json!({"did": did, "service": "transfer", "fault": fault, "count": 1})
+        );
+        // Exports are not affected by a receipt fault, nor do they use it up.
+        client.export_all(&token, &manifest.did, "chat", &did, 1000, None);
+
+        let forged = upload(&client, &token, &did, &bytes).ok();
+        // The vault's own check refuses it with the code documented for the fault.
+        let refused = rights::check_transfer_receipt(
+            &forged,
+            &manifest.did,
+            &manifest.node,
+            &did,
+            &hash,
+            &counts,
+        )
+        .unwrap_err();
+        assert_eq!(refused.code(), vault_code, "{fault}: {refused}");
+
+        // The node committed for real: the data is imported and the genuine receipt is stored.
+        assert_eq!(
+            sections_value(&export_state(&client, &token, &did)),
+            sections,
+            "{fault}"
+        );
+        let session = client
+            .post_json(
+                "/transfer/sessions",
+                Some(&token),
+                &json!({"did": did, "bundle_hash": hash, "size": bytes.len()}),
+            )
+            .ok();
+        assert_eq!(session["committed"], true, "{fault}");
+        let genuine = session["receipt"].clone();
+        rights::check_transfer_receipt(
+            &genuine,
+            &manifest.did,
+            &manifest.node,
+            &did,
+            &hash,
+            &counts,
+        )
+        .unwrap();
+        assert_ne!(forged, genuine, "{fault}");
+        // Served once; committing again answers the genuine receipt.
+        let listed = client
+            .get(&format!("/dev/fault?did={}", encode(&did)), None)
+            .ok();
+        assert_eq!(
+            listed["faults"],
+            json!([{"did": did, "service": "transfer", "fault": fault, "remaining": 0, "served": 1}]),
+            "{fault}"
+        );
+        let id = session["session_id"].as_str().unwrap();
+        let again = client
+            .post_empty(&format!("/transfer/sessions/{id}/commit"), Some(&token))
+            .ok();
+        assert_eq!(again, genuine, "{fault}");
+
+        // What each forgery is.
+        let genuine_receipt = TransferReceipt::from_value(&genuine).unwrap();
+        let forged_receipt = TransferReceipt::from_value(&forged).unwrap();
+        match fault {
+            "receipt-foreign-key" => {
+                let signer = proof::verify(&forged).unwrap();
+                assert!(!signer.verification_method.starts_with(&manifest.did));
+                assert_eq!(forged_receipt, genuine_receipt);
+            }
+            "receipt-altered" => {
+                assert_eq!(forged["proof"], genuine["proof"]);
+                assert_eq!(
+                    proof::verify(&forged).unwrap_err().code(),
+                    "SIGNATURE_INVALID"
+                );
+                assert_eq!(forged["counts"]["chat"]["messages"], 3);
+                assert_eq!(
+                    TransferReceipt {
+                        counts: genuine_receipt.counts.clone(),
+                        ..forged_receipt
+                    },
+                    genuine_receipt
+                );
+            }
+            "receipt-wrong-hash" => {
+                verify_node_signature(&forged, &manifest.did).unwrap();
+                assert_ne!(forged_receipt.bundle_hash, hash);
+                assert_eq!(
+                    TransferReceipt {
+                        bundle_hash: hash.clone(),
+                        ..forged_receipt
+                    },
+                    genuine_receipt
+                );
+            }
+            "receipt-wrong-did" => {
+                verify_node_signature(&forged, &manifest.did).unwrap();
+                assert!(forged_receipt.did.starts_with("did:imajin:") && forged_receipt.did != did);
+                assert_eq!(
+                    TransferReceipt {
+                        did: did.clone(),
+                        ..forged_receipt
+                    },
+                    genuine_receipt
+                );
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    // Receipt faults go with the pseudo-service `transfer` only, and export faults with real services.
+    let post = |body: Value| client.post_json("/dev/fault", None, &body);
+    post(json!({"did": did, "service": "chat", "fault": "receipt-altered"}))
+        .err(400, "INVALID_REQUEST");
+    post(json!({"did": did, "service": "transfer", "fault": "html"})).err(404, "UNKNOWN_SERVICE");
+    arm(&client, &did, "transfer", "receipt-altered", None);
+    let cleared = arm(&client, &did, "transfer", "none", None);
+    assert_eq!(cleared["cleared"], 1);
 }
 
 #[test]
