@@ -32,6 +32,21 @@ pub struct LogCommitment {
     pub head: String,
 }
 
+/// A bundle checked in place by [`Bundle::check_shape`].
+#[derive(Debug)]
+pub struct Shape<'a> {
+    /// The owner's DID.
+    pub did: &'a str,
+    /// When the bundle was assembled.
+    pub exported_at: &'a str,
+    /// The node (or vault) that assembled it.
+    pub node: &'a str,
+    /// Section name → section object.
+    pub sections: &'a Map<String, Value>,
+    /// The append-log commitment.
+    pub log: LogCommitment,
+}
+
 /// An unsigned bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bundle {
@@ -50,6 +65,18 @@ pub struct Bundle {
 impl Bundle {
     /// Checks the bundle's shape (not its proof) and reads it from a JSON value.
     pub fn from_value(value: &Value) -> Result<Self> {
+        let shape = Self::check_shape(value)?;
+        Ok(Bundle {
+            did: shape.did.to_owned(),
+            exported_at: shape.exported_at.to_owned(),
+            node: shape.node.to_owned(),
+            sections: shape.sections.clone(),
+            log: shape.log,
+        })
+    }
+
+    /// Checks the bundle's shape (not its proof) without copying it; answers borrowed parts.
+    pub fn check_shape(value: &Value) -> Result<Shape<'_>> {
         let map = value
             .as_object()
             .ok_or_else(|| Error::BundleMalformed("a bundle is a JSON object".into()))?;
@@ -106,13 +133,13 @@ impl Bundle {
                 excerpt(extra)
             )));
         }
-        serde_json::from_value(Value::Object(
-            map.iter()
-                .filter(|(k, _)| k.as_str() != "proof")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ))
-        .map_err(|e| Error::BundleMalformed(e.to_string()))
+        Ok(Shape {
+            did,
+            exported_at: field_str("exported_at")?,
+            node: field_str("node")?,
+            sections,
+            log,
+        })
     }
 
     /// The bundle as a JSON value (unsigned).
@@ -138,11 +165,11 @@ pub struct BundleVerified {
 
 /// Verifies a signed bundle: shape, proof, and the binding of its DID to the signing key.
 pub fn verify_bundle(value: &Value) -> Result<BundleVerified> {
-    let bundle = Bundle::from_value(value)?;
+    let shape = Bundle::check_shape(value)?;
     let verified = proof::verify(value)?;
-    check_binding(&bundle.did, &verified.public_key)?;
+    check_binding(shape.did, &verified.public_key)?;
     Ok(BundleVerified {
-        did: bundle.did,
+        did: shape.did.to_owned(),
         verification_method: verified.verification_method,
     })
 }
