@@ -9,6 +9,7 @@ const vault = require("../../pkg-node/bundle_vault.js");
 test("exports exactly the documented API", () => {
   const expected = [
     "Keypair",
+    "Vault",
     "canonicalize",
     "didFromPublicKey",
     "isVaultError",
@@ -20,6 +21,15 @@ test("exports exactly the documented API", () => {
   assert.deepEqual(Object.keys(vault).sort(), expected);
   assert.match(vault.version(), /^\d+\.\d+\.\d+$/);
   for (const name of ["generate", "fromSeed"]) assert.equal(typeof vault.Keypair[name], "function");
+});
+
+test("the Vault needs a browser: in Node it is a typed STORAGE error, not a crash", async () => {
+  await assert.rejects(vault.Vault.open("node-test"), (error) => {
+    assert.ok(vault.isVaultError(error));
+    assert.equal(error.code, "STORAGE");
+    assert.match(error.message, /indexed ?db/i);
+    return true;
+  });
 });
 
 test("keys, DIDs and the secret that is never readable", () => {
