@@ -321,6 +321,18 @@ async fn delete_is_refused_before_a_backup() {
         "nothing was deleted"
     );
 
+    // Pushed only to the node it would delete from: that copy is no backup.
+    ok(vault.push(source().into(), None)).await;
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(source().into())).await),
+        remote,
+        "nothing was deleted"
+    );
+
     // Backed up, but the node changed since the last pull: pull first.
     ok(vault.push(target().into(), None)).await;
     let mutate = source().replace("/.well-known/bundle-node", "/dev/mutate");

@@ -78,12 +78,20 @@ async fn delete_remote(
         .into_iter()
         .map(|(name, section, counts)| (name, json!({"section": section, "counts": counts})))
         .collect();
+    // From here to the end, no other change (a pull's page, a push's receipt, another delete) can
+    // come between the guards, the node's deletion and the recorded receipt: a pull must not commit
+    // the node's tombstones before this delete's receipt is recorded (it would delete the vault's
+    // copy), nor new data after the backup check.
+    let _guard = inner.writer.lock().await;
+    inner.check_open()?;
     let entries = read_log(inner).await?;
+    // A transfer to this very node is no backup against deleting from it.
     let transferred: Vec<LogCommitment> = db::get_all(&inner.db, db::RECEIPTS)
         .await?
         .into_iter()
         .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
         .filter(|r| r.get("kind").and_then(Value::as_str) == Some("transfer"))
+        .filter(|r| r.get("node_did").and_then(Value::as_str) != Some(manifest.did.as_str()))
         .filter_map(|r| serde_json::from_value(r.get("bundle_log")?.clone()).ok())
         .collect();
     rights::check_backed_up(&entries, &transferred)?;
@@ -174,7 +182,7 @@ async fn delete_service(
         .call("POST", &service.delete, Body::Json(&signed.to_string()))
         .await?;
     let receipt = DeletionReceipt::verify_for_request(&value, &manifest.did, &signed)?;
-    let _guard = inner.writer.lock().await;
+    // The caller (`delete_remote`) holds the writer lock.
     inner.check_open()?;
     let change = rights::deletion_change(&value, &receipt, &manifest.did, now_unix())?;
     let staged = inner

@@ -280,6 +280,20 @@ fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
     JsValue::from_str(&format!("{} {}", manifest.did, service.name))
 }
 
+/// The latest `deleted_at` of this vault's deletion receipts from `node_did` for `service`.
+async fn own_deletions_until(
+    inner: &Inner,
+    node_did: &str,
+    service: &str,
+) -> Result<Option<String>> {
+    let receipts: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
+        .await?
+        .into_iter()
+        .filter_map(|(_, text)| serde_json::from_str(&text).ok())
+        .collect();
+    Ok(rights::own_deletions_until(&receipts, node_did, service))
+}
+
 /// What one service's pull gave: the merge report, pages read and bytes read.
 type ServicePull = (MergeReport, u64, u64);
 
@@ -294,13 +308,6 @@ async fn pull_service(
     let did = inner.did()?;
     let key = cursor_key(&session.manifest, service);
     let mut cursor = db::get(&inner.db, db::CURSORS, &key).await?;
-    let receipts: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
-        .await?
-        .into_iter()
-        .filter_map(|(_, text)| serde_json::from_str(&text).ok())
-        .collect();
-    let own_deletions =
-        rights::own_deletions_until(&receipts, &session.manifest.did, &service.name);
     let (mut report, mut pages, mut bytes, mut items) = (MergeReport::default(), 0u64, 0u64, 0u64);
     options.progress(&service.name, "fetch", 0, 0, false);
     loop {
@@ -342,6 +349,10 @@ async fn pull_service(
         {
             let _guard = inner.writer.lock().await;
             inner.check_open()?;
+            // Read under the lock: a deleteRemote of this node may have finished since the page
+            // was requested.
+            let own_deletions =
+                own_deletions_until(inner, &session.manifest.did, &service.name).await?;
             let (kept, _) = rights::drop_own_deletions(page.items, own_deletions.as_deref());
             let incoming = kept.into_iter().map(Into::into).collect();
             let staged = inner.state.borrow().store.stage(
