@@ -605,3 +605,39 @@ async fn forged_receipt_refused() {
         finish(vault).await;
     }
 }
+
+/// A push and a pull started together on one vault both complete, without corrupting the log or the
+/// index, and the next push leaves a backup that lets deleteRemote proceed. (Whether the pull's pages
+/// commit during the upload depends on timing; the push record's rule for that case is in
+/// `push.rs`, steps 1 and 3.)
+#[wasm_bindgen_test]
+async fn push_and_pull_at_once_leave_a_usable_backup() {
+    let vault = pulled("push-race").await;
+    let did = vault.did().unwrap();
+    common::node_json(
+        source(),
+        "POST",
+        "/dev/mutate",
+        Some(serde_json::json!({"did": did, "fraction": 0.5})),
+    )
+    .await;
+    // Both run at once on the same vault.
+    let push = JsFuture::from(vault.push(target().into(), None));
+    let pull = JsFuture::from(vault.pull(source().into(), None));
+    let (pushed, pulled_again) = futures_util::future::join(push, pull).await;
+    assert!(get(&pushed.unwrap(), "continuity").is_object());
+    let report = pulled_again.unwrap();
+    let updated: f64 = js_sys::Array::from(&get(&report, "services"))
+        .iter()
+        .map(|s| num(&s, "updated"))
+        .sum();
+    assert!(updated > 0.0, "the pull brought the mutated items");
+
+    // The next push covers everything the vault holds, so deleting from the source is allowed.
+    ok(vault.push(target().into(), None)).await;
+    let report = ok(vault.delete_remote(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    finish(vault).await;
+}

@@ -19,6 +19,7 @@ use super::http::{self, Body};
 use super::json as jsv;
 use super::pull::Session;
 use super::vault::{entries_commit_writes, promise_of, sign_bundle, Inner, Vault};
+use crate::core::bundle::LogCommitment;
 use crate::core::receipt::SectionCounts;
 use crate::core::rights::{self, PushRecord};
 use crate::core::{canonical, Error, Result};
@@ -193,6 +194,23 @@ impl Vault {
     }
 }
 
+/// The RFC 8785 bytes of the bundle signed with this `exported_at` and log commitment, and its counts.
+async fn bundle_bytes(
+    inner: &std::rc::Rc<Inner>,
+    exported_at: &str,
+    log: &LogCommitment,
+) -> Result<(Vec<u8>, SectionCounts)> {
+    let signed = sign_bundle(inner, exported_at, Some(log.clone())).await?;
+    let counts = rights::bundle_counts(
+        signed
+            .get("sections")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::BundleMalformed("no sections".into()))?,
+    );
+    let bytes = canonical::to_canonical_vec(&signed)?;
+    Ok((bytes, counts))
+}
+
 async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Result<JsValue> {
     let session = Session::open(
         inner.clone(),
@@ -216,26 +234,26 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
             None => None,
         };
         let reuse = previous.filter(|r| r.repeats(&current));
-        let (exported_at, log) = match &reuse {
+        let mut signed_with = match &reuse {
             Some(r) => (r.exported_at.clone(), r.bundle_log.clone()),
-            None => (super::keypair::now(), current),
+            None => (super::keypair::now(), current.clone()),
         };
-        let signed = sign_bundle(inner, &exported_at, Some(log.clone())).await?;
-        let counts = rights::bundle_counts(
-            signed
-                .get("sections")
-                .and_then(Value::as_object)
-                .ok_or_else(|| Error::BundleMalformed("no sections".into()))?,
-        );
-        let bytes = canonical::to_canonical_vec(&signed)?;
-        drop(signed);
-        let bundle_hash = hex::encode(Sha256::digest(&bytes));
+        let (mut bytes, mut counts) = bundle_bytes(inner, &signed_with.0, &signed_with.1).await?;
+        let mut bundle_hash = hex::encode(Sha256::digest(&bytes));
+        if reuse.as_ref().is_some_and(|r| r.bundle_hash != bundle_hash) {
+            // The items changed although the log looks the same as at that push (data committed
+            // while it ran): sign what the vault holds now, with the log's current commitment.
+            signed_with = (super::keypair::now(), current.clone());
+            (bytes, counts) = bundle_bytes(inner, &signed_with.0, &signed_with.1).await?;
+            bundle_hash = hex::encode(Sha256::digest(&bytes));
+        }
         let record = match reuse {
             Some(r) if r.bundle_hash == bundle_hash => r,
             _ => {
+                let (exported_at, bundle_log) = signed_with;
                 let record = PushRecord {
                     node_did: manifest.did.clone(),
-                    bundle_log: log,
+                    bundle_log,
                     exported_at,
                     bundle_hash,
                     after: None,
@@ -348,9 +366,12 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
                 .borrow()
                 .store
                 .stage_entries(rights::TRANSFER_SERVICE, vec![change])?;
+            let before = inner.state.borrow().store.chain().commitment();
             let after = inner.state.borrow().store.chain_after(&staged);
             let mut done = record.clone();
-            done.after = Some(after.commitment());
+            // A later push repeats this one only if nothing but this receipt came after the bundle;
+            // data committed while the push ran makes the next push sign anew.
+            done.after = (before == record.bundle_log).then(|| after.commitment());
             let stored = json!({
                 "kind": "transfer",
                 "node": manifest.node,
