@@ -26,9 +26,9 @@ use crate::core::{Error, Result};
 
 /// Items asked for per export page.
 pub const PAGE_LIMIT: u32 = 1000;
-/// Services fetched at the same time.
+/// Services fetched (or counted) at the same time.
 pub const CONCURRENCY: usize = 3;
-/// Longest `timeoutMs` a pull accepts: ten minutes per request.
+/// Longest `timeoutMs` accepted by pull, push and deleteRemote: ten minutes per request.
 pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
 #[wasm_bindgen]
@@ -38,56 +38,52 @@ extern "C" {
     pub type PullOptions;
 }
 
-struct Options {
-    on_progress: Option<Function>,
-    signal: Option<AbortSignal>,
-    services: Option<Vec<String>>,
-    timeout_ms: u32,
+/// The options of pull, push and deleteRemote (each reads the members it documents).
+pub(crate) struct Options {
+    pub on_progress: Option<Function>,
+    pub signal: Option<AbortSignal>,
+    pub services: Option<Vec<String>>,
+    pub timeout_ms: u32,
 }
 
 impl Options {
-    fn read(options: Option<PullOptions>) -> Result<Self> {
-        let Some(options) = options.map(JsValue::from) else {
-            return Ok(Options {
-                on_progress: None,
-                signal: None,
-                services: None,
-                timeout_ms: http::TIMEOUT_MS,
-            });
+    pub fn read(options: Option<JsValue>) -> Result<Self> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let get = |name: &str| {
+            if options.is_object() {
+                Reflect::get(&options, &name.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            }
         };
-        let get = |name: &str| Reflect::get(&options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let absent = |v: &JsValue| v.is_undefined() || v.is_null();
         let on_progress = match get("onProgress") {
-            v if v.is_undefined() || v.is_null() => None,
+            v if absent(&v) => None,
             v => Some(
                 v.dyn_into::<Function>()
                     .map_err(|_| Error::InvalidArgument("onProgress must be a function".into()))?,
             ),
         };
         let signal = match get("signal") {
-            v if v.is_undefined() || v.is_null() => None,
+            v if absent(&v) => None,
             v => Some(
                 v.dyn_into::<AbortSignal>()
                     .map_err(|_| Error::InvalidArgument("signal must be an AbortSignal".into()))?,
             ),
         };
+        let not_names = || Error::InvalidArgument("services must be an array of names".into());
         let services = match get("services") {
-            v if v.is_undefined() || v.is_null() => None,
+            v if absent(&v) => None,
             v => Some(
                 v.dyn_into::<js_sys::Array>()
-                    .map_err(|_| {
-                        Error::InvalidArgument("services must be an array of names".into())
-                    })?
+                    .map_err(|_| not_names())?
                     .iter()
-                    .map(|s| {
-                        s.as_string().ok_or_else(|| {
-                            Error::InvalidArgument("services must be an array of names".into())
-                        })
-                    })
+                    .map(|s| s.as_string().ok_or_else(not_names))
                     .collect::<Result<Vec<_>>>()?,
             ),
         };
         let timeout_ms = match get("timeoutMs") {
-            v if v.is_undefined() || v.is_null() => http::TIMEOUT_MS,
+            v if absent(&v) => http::TIMEOUT_MS,
             v => v
                 .as_f64()
                 .filter(|ms| ms.fract() == 0.0 && (1.0..=f64::from(MAX_TIMEOUT_MS)).contains(ms))
@@ -106,17 +102,19 @@ impl Options {
         })
     }
 
-    fn progress(&self, service: &str, phase: &str, items: u64, bytes: u64, done: bool) {
-        if let Some(f) = &self.on_progress {
-            let event = json!({"service": service, "phase": phase, "items": items, "bytes": bytes, "done": done});
-            if let Ok(event) = jsv::to_js(&event) {
-                // A throwing callback must not break the pull.
-                let _ = f.call1(&JsValue::NULL, &event);
-            }
+    pub fn progress(&self, event: Value) {
+        if let (Some(f), Ok(event)) = (&self.on_progress, jsv::to_js(&event)) {
+            // A throwing callback must not break the operation.
+            let _ = f.call1(&JsValue::NULL, &event);
         }
     }
 
-    fn check_abort(&self) -> Result<()> {
+    /// A pull's progress event for one service.
+    fn service_progress(&self, service: &str, phase: &str, items: u64, bytes: u64, done: bool) {
+        self.progress(json!({"service": service, "phase": phase, "items": items, "bytes": bytes, "done": done}));
+    }
+
+    pub fn check_abort(&self) -> Result<()> {
         if self.signal.as_ref().is_some_and(AbortSignal::aborted) {
             Err(Error::Aborted)
         } else {
@@ -268,12 +266,42 @@ fn auth_error(e: HttpError) -> Error {
     }
 }
 
-fn query(value: &str) -> String {
+pub(crate) fn query(value: &str) -> String {
     js_sys::encode_uri_component(value).into()
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// The owner's counts on the session's node, by section and collection (`countForDid` of every service).
+pub(crate) async fn node_counts(
+    session: &Session,
+    did: &str,
+) -> Result<Vec<(String, String, Value)>> {
+    let answers: Vec<Result<(String, String, Value)>> =
+        stream::iter(session.manifest.services.clone())
+            .map(|service| async move {
+                let url = format!("{}?did={}", service.count, query(did));
+                let (value, _) = session.call("GET", &url, Body::None).await?;
+                let counts = value
+                    .get("counts")
+                    .filter(|c| {
+                        c.as_object()
+                            .is_some_and(|m| m.values().all(|n| n.as_u64().is_some()))
+                    })
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::ExportMalformed(format!(
+                            "{url}: counts must map collections to numbers"
+                        ))
+                    })?;
+                Ok((service.name, service.section, counts))
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+    answers.into_iter().collect()
 }
 
 fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
@@ -309,7 +337,7 @@ async fn pull_service(
     let key = cursor_key(&session.manifest, service);
     let mut cursor = db::get(&inner.db, db::CURSORS, &key).await?;
     let (mut report, mut pages, mut bytes, mut items) = (MergeReport::default(), 0u64, 0u64, 0u64);
-    options.progress(&service.name, "fetch", 0, 0, false);
+    options.service_progress(&service.name, "fetch", 0, 0, false);
     loop {
         options.check_abort()?;
         let mut url = format!("{}?did={}&limit={PAGE_LIMIT}", service.export, query(&did));
@@ -345,7 +373,7 @@ async fn pull_service(
         }
         items += page.items.len() as u64;
         bytes += size as u64;
-        options.progress(&service.name, "merge", items, bytes, false);
+        options.service_progress(&service.name, "merge", items, bytes, false);
         {
             let _guard = inner.writer.lock().await;
             inner.check_open()?;
@@ -375,10 +403,10 @@ async fn pull_service(
         pages += 1;
         cursor = Some(page.cursor);
         if page.done {
-            options.progress(&service.name, "done", items, bytes, true);
+            options.service_progress(&service.name, "done", items, bytes, true);
             return Ok((report, pages, bytes));
         }
-        options.progress(&service.name, "fetch", items, bytes, false);
+        options.service_progress(&service.name, "fetch", items, bytes, false);
     }
 }
 
@@ -392,7 +420,7 @@ impl Vault {
     pub fn pull(&self, manifest_url: String, options: Option<PullOptions>) -> Promise {
         let inner = self.inner();
         super::vault::promise_of(async move {
-            let options = Options::read(options)?;
+            let options = Options::read(options.map(JsValue::from))?;
             let session = Session::open(
                 inner.clone(),
                 &manifest_url,
@@ -417,7 +445,7 @@ impl Vault {
                     async move {
                         let result = pull_service(session, &service, options).await;
                         if result.is_err() {
-                            options.progress(&service.name, "error", 0, 0, true);
+                            options.service_progress(&service.name, "error", 0, 0, true);
                         }
                         (service, result)
                     }
@@ -470,39 +498,13 @@ impl Vault {
             let session =
                 Session::open(inner.clone(), &manifest_url, None, http::TIMEOUT_MS).await?;
             let did = inner.did()?;
-            let answers: Vec<Result<(String, Value)>> =
-                stream::iter(session.manifest.services.clone())
-                    .map(|service| {
-                        let (session, did) = (&session, &did);
-                        async move {
-                            let url = format!("{}?did={}", service.count, query(did));
-                            let (value, _) = session.call("GET", &url, Body::None).await?;
-                            let counts = value
-                                .get("counts")
-                                .filter(|c| {
-                                    c.as_object()
-                                        .is_some_and(|m| m.values().all(|n| n.as_u64().is_some()))
-                                })
-                                .cloned()
-                                .ok_or_else(|| {
-                                    Error::ExportMalformed(format!(
-                                        "{url}: counts must map collections to numbers"
-                                    ))
-                                })?;
-                            Ok((
-                                service.name.clone(),
-                                json!({"section": service.section, "counts": counts}),
-                            ))
-                        }
-                    })
-                    .buffered(CONCURRENCY)
-                    .collect()
-                    .await;
-            let mut out = serde_json::Map::new();
-            for answer in answers {
-                let (name, value) = answer?;
-                out.insert(name, value);
-            }
+            let out: serde_json::Map<String, Value> = node_counts(&session, &did)
+                .await?
+                .into_iter()
+                .map(|(name, section, counts)| {
+                    (name, json!({"section": section, "counts": counts}))
+                })
+                .collect();
             jsv::to_js(&Value::Object(out))
         })
     }

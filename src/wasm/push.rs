@@ -7,27 +7,20 @@
 //! the same bytes again, so the node's session for that `bundle_hash` resumes from its last
 //! acknowledged chunk, or answers its stored receipt when it was committed (then the push is a no-op).
 
-use futures_util::stream::{self, StreamExt};
-use js_sys::{Function, Promise, Reflect};
+use js_sys::Promise;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
-use web_sys::AbortSignal;
 
 use super::db::{self, Write};
-use super::http::{self, Body};
+use super::http::Body;
 use super::json as jsv;
-use super::pull::Session;
+use super::pull::{node_counts, now_unix, Options, Session};
 use super::vault::{entries_commit_writes, promise_of, sign_bundle, Inner, Vault};
 use crate::core::bundle::LogCommitment;
 use crate::core::receipt::SectionCounts;
 use crate::core::rights::{self, PushRecord};
 use crate::core::{canonical, Error, Result};
-
-/// Longest `timeoutMs` accepted: ten minutes per request.
-pub const MAX_TIMEOUT_MS: u32 = 600_000;
-/// Services counted at the same time.
-const CONCURRENCY: usize = 3;
 
 #[wasm_bindgen]
 extern "C" {
@@ -37,124 +30,6 @@ extern "C" {
     /// `{services?, signal?, timeoutMs?}`.
     #[wasm_bindgen(typescript_type = "DeleteRemoteOptions")]
     pub type DeleteRemoteOptions;
-}
-
-/// The options common to push and deleteRemote.
-pub(crate) struct Options {
-    pub on_progress: Option<Function>,
-    pub signal: Option<AbortSignal>,
-    pub services: Option<Vec<String>>,
-    pub timeout_ms: u32,
-}
-
-impl Options {
-    pub fn read(options: Option<JsValue>) -> Result<Self> {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let get = |name: &str| {
-            if options.is_object() {
-                Reflect::get(&options, &name.into()).unwrap_or(JsValue::UNDEFINED)
-            } else {
-                JsValue::UNDEFINED
-            }
-        };
-        let absent = |v: &JsValue| v.is_undefined() || v.is_null();
-        let on_progress = match get("onProgress") {
-            v if absent(&v) => None,
-            v => Some(
-                v.dyn_into::<Function>()
-                    .map_err(|_| Error::InvalidArgument("onProgress must be a function".into()))?,
-            ),
-        };
-        let signal = match get("signal") {
-            v if absent(&v) => None,
-            v => Some(
-                v.dyn_into::<AbortSignal>()
-                    .map_err(|_| Error::InvalidArgument("signal must be an AbortSignal".into()))?,
-            ),
-        };
-        let not_names = || Error::InvalidArgument("services must be an array of names".into());
-        let services = match get("services") {
-            v if absent(&v) => None,
-            v => Some(
-                v.dyn_into::<js_sys::Array>()
-                    .map_err(|_| not_names())?
-                    .iter()
-                    .map(|s| s.as_string().ok_or_else(not_names))
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-        };
-        let timeout_ms = match get("timeoutMs") {
-            v if absent(&v) => http::TIMEOUT_MS,
-            v => v
-                .as_f64()
-                .filter(|ms| ms.fract() == 0.0 && (1.0..=f64::from(MAX_TIMEOUT_MS)).contains(ms))
-                .map(|ms| ms as u32)
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "timeoutMs must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
-                    ))
-                })?,
-        };
-        Ok(Options {
-            on_progress,
-            signal,
-            services,
-            timeout_ms,
-        })
-    }
-
-    fn progress(&self, event: Value) {
-        if let (Some(f), Ok(event)) = (&self.on_progress, jsv::to_js(&event)) {
-            // A throwing callback must not break the operation.
-            let _ = f.call1(&JsValue::NULL, &event);
-        }
-    }
-
-    pub fn check_abort(&self) -> Result<()> {
-        if self.signal.as_ref().is_some_and(AbortSignal::aborted) {
-            Err(Error::Aborted)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-pub(crate) fn query(value: &str) -> String {
-    js_sys::encode_uri_component(value).into()
-}
-
-pub(crate) fn now_unix() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
-}
-
-/// The owner's counts on the session's node, by section and collection (`countForDid` of every service).
-pub(crate) async fn node_counts(
-    session: &Session,
-    did: &str,
-) -> Result<Vec<(String, String, Value)>> {
-    let answers: Vec<Result<(String, String, Value)>> =
-        stream::iter(session.manifest.services.clone())
-            .map(|service| async move {
-                let url = format!("{}?did={}", service.count, query(did));
-                let (value, _) = session.call("GET", &url, Body::None).await?;
-                let counts = value
-                    .get("counts")
-                    .filter(|c| {
-                        c.as_object()
-                            .is_some_and(|m| m.values().all(|n| n.as_u64().is_some()))
-                    })
-                    .cloned()
-                    .ok_or_else(|| {
-                        Error::ExportMalformed(format!(
-                            "{url}: counts must map collections to numbers"
-                        ))
-                    })?;
-                Ok((service.name, service.section, counts))
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
-    answers.into_iter().collect()
 }
 
 fn malformed(what: &str) -> Error {
