@@ -13,32 +13,9 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 mod common;
+use common::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PASS: &str = "correct horse battery staple";
-
-fn source() -> &'static str {
-    match option_env!("SOURCE_MANIFEST") {
-        Some(url) => url,
-        None => panic!("run through tools/with-nodes.sh, which starts the reference nodes"),
-    }
-}
-
-fn target() -> &'static str {
-    match option_env!("TARGET_MANIFEST") {
-        Some(url) => url,
-        None => panic!("run through tools/with-nodes.sh, which starts the reference nodes"),
-    }
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &key.into()).unwrap()
-}
-
-fn values(value: &JsValue) -> Vec<JsValue> {
-    Object::values::<JsValue>(value.unchecked_ref()).to_vec()
-}
 
 fn num(value: &JsValue, key: &str) -> f64 {
     get(value, key)
@@ -59,38 +36,6 @@ fn canon(value: &JsValue) -> String {
         .unwrap()
 }
 
-async fn ok(promise: js_sys::Promise) -> JsValue {
-    JsFuture::from(promise)
-        .await
-        .unwrap_or_else(|e| panic!("rejected: {:?}", get(&e, "message")))
-}
-
-async fn code(promise: js_sys::Promise) -> String {
-    let error = JsFuture::from(promise)
-        .await
-        .expect_err("expected a rejection");
-    assert!(error.is_instance_of::<js_sys::Error>());
-    assert_eq!(get(&error, "name").as_string().unwrap(), "VaultError");
-    let code = get(&error, "code").as_string().unwrap();
-    console_log!("{code}: {}", get(&error, "message").as_string().unwrap());
-    code
-}
-
-async fn fresh(tag: &str) -> Vault {
-    let name = format!("test-rights-{tag}-{}", js_sys::Math::random());
-    Vault::open_named(&name).await.unwrap()
-}
-
-async fn finish(vault: Vault) {
-    let name = vault.name();
-    vault.close();
-    ok(Vault::destroy(name)).await;
-}
-
-async fn digest(vault: &Vault) -> String {
-    ok(vault.digest()).await.as_string().unwrap()
-}
-
 /// A fresh vault with a new key that has pulled everything from the source.
 async fn pulled(tag: &str) -> Vault {
     let vault = fresh(tag).await;
@@ -108,22 +53,6 @@ async fn same_key(vault: &Vault, tag: &str) -> Vault {
     let other = fresh(tag).await;
     ok(other.import_key(backup, PASS.into())).await;
     other
-}
-
-fn total(counts: &JsValue) -> f64 {
-    values(counts)
-        .iter()
-        .flat_map(values)
-        .map(|n| n.as_f64().unwrap())
-        .sum()
-}
-
-fn remote_total(remote: &JsValue) -> f64 {
-    values(remote)
-        .iter()
-        .flat_map(|s| values(&get(s, "counts")))
-        .map(|n| n.as_f64().unwrap())
-        .sum()
 }
 
 fn options(pairs: &[(&str, &JsValue)]) -> JsValue {

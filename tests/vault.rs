@@ -7,63 +7,12 @@
 use bundle_vault::wasm::vault::Vault;
 use js_sys::{Object, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 mod common;
+use common::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PASS: &str = "correct horse battery staple";
-
-fn source() -> &'static str {
-    match option_env!("SOURCE_MANIFEST") {
-        Some(url) => url,
-        None => panic!("run through `make test-browser`, which starts the reference nodes"),
-    }
-}
-
-/// The values of a plain JS object.
-fn values(value: &JsValue) -> Vec<JsValue> {
-    Object::values::<JsValue>(value.unchecked_ref()).to_vec()
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &key.into()).unwrap()
-}
-
-async fn ok(promise: js_sys::Promise) -> JsValue {
-    JsFuture::from(promise)
-        .await
-        .unwrap_or_else(|e| panic!("rejected: {:?}", get(&e, "message")))
-}
-
-async fn code(promise: js_sys::Promise) -> String {
-    let error = JsFuture::from(promise)
-        .await
-        .expect_err("expected a rejection");
-    assert!(error.is_instance_of::<js_sys::Error>());
-    assert_eq!(get(&error, "name").as_string().unwrap(), "VaultError");
-    let code = get(&error, "code").as_string().unwrap();
-    console_log!("{code}: {}", get(&error, "message").as_string().unwrap());
-    code
-}
-
-/// A fresh vault with a unique name; `finish` deletes it.
-async fn fresh(tag: &str) -> Vault {
-    let name = format!("test-{tag}-{}", js_sys::Math::random());
-    Vault::open_named(&name).await.unwrap()
-}
-
-async fn finish(vault: Vault) {
-    let name = vault.name();
-    vault.close();
-    ok(Vault::destroy(name)).await;
-}
-
-async fn digest(vault: &Vault) -> String {
-    ok(vault.digest()).await.as_string().unwrap()
-}
 
 #[wasm_bindgen_test]
 async fn key_lifecycle() {
@@ -180,25 +129,6 @@ async fn pulled(tag: &str) -> Vault {
     let vault = fresh(tag).await;
     ok(vault.create_key(PASS.into())).await;
     vault
-}
-
-fn total(counts: &JsValue) -> f64 {
-    let mut sum = 0.0;
-    for section in values(counts) {
-        for n in values(&section) {
-            sum += n.as_f64().unwrap();
-        }
-    }
-    sum
-}
-
-/// Sums `{service: {section, counts: {collection: n}}}`.
-fn remote_total(remote: &JsValue) -> f64 {
-    values(remote)
-        .iter()
-        .flat_map(|s| values(&get(s, "counts")))
-        .map(|n| n.as_f64().unwrap())
-        .sum()
 }
 
 #[wasm_bindgen_test]
