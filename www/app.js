@@ -1,149 +1,953 @@
-// The bundle-vault page: generate a key, sign a JSON document, verify a signed document or bundle.
-// Everything runs in this page with the WebAssembly package; nothing is sent over the network.
-import init, { Keypair, verifyDocument, verifyBundle, isVaultError, version } from "/pkg/bundle_vault.js";
+// The bundle-vault app: a vault in this browser (IndexedDB, key sealed with a passphrase), pulling a
+// person's data from a node, showing it, signing it as a bundle, pushing it to another node and
+// deleting it from the source once it is safe. Plain static files; the only servers are the nodes.
+import init, { Vault, verifyBundle, verifyDocument, canonicalize, version } from "/pkg/bundle_vault.js";
+import { explain, meaning, Plain } from "./explain.js";
 
 const $ = (id) => document.getElementById(id);
-let keypair = null;
+const fmt = (n) => Number(n).toLocaleString("en");
+/** "1 item", "2 items". */
+const many = (n, word, plural = `${word}s`) => `${fmt(n)} ${n === 1 ? word : plural}`;
+const PAGE_ITEMS = 25;
+const PAGE_LOG = 50;
+const GENESIS = "0".repeat(64);
 
-const SAMPLE = {
-  did: "did:imajin:…",
-  note: "Any JSON object can be signed. Its key order and spacing do not matter: it is signed in canonical form (RFC 8785).",
-  created_for: "bundle-vault",
-  items: [{ id: "msg_1", content: "Hello, world 👋" }],
+const state = {
+  vault: null,
+  keyBackup: null, // the encrypted key backup made right after creating the key
+  sections: null, // the vault's items (from vault.bundle()), loaded for browsing
+  browse: { key: "", page: 0, texts: new Map() },
+  logPage: null, // index of the log page shown; null: the latest
+  remote: null, // {url, counts} of the last remote count
+  pullController: null,
+  pushController: null,
 };
 
-// What each error code means for a person, and what to do about it.
-const EXPLAIN = {
-  INVALID_JSON: "The text is not valid JSON. Check for a missing quote, comma or bracket.",
-  UNSAFE_NUMBER: "It contains a number that cannot be represented exactly everywhere (too large, or not finite). Write such numbers as strings.",
-  TOO_DEEP: "It is nested too deeply to be handled safely.",
-  TOO_LARGE: "It is too large.",
-  INVALID_DID: "A DID in it is malformed.",
-  INVALID_KEY: "The key is not a valid Ed25519 key.",
-  INVALID_ARGUMENT: "Only a JSON object without a proof can be signed. Remove any existing \"proof\" to sign it again.",
-  PROOF_MALFORMED: "Its proof is missing or malformed, or is not an eddsa-jcs-2022 Data Integrity proof.",
-  UNSUPPORTED_METHOD: "Its proof names a key that cannot be looked up offline (only did:key and key-bearing did:imajin are).",
-  SIGNATURE_INVALID: "The signature does not match: the document was changed after it was signed, or signed by another key.",
-  DID_MISMATCH: "The bundle belongs to one DID but was signed by another key.",
-  DID_UNVERIFIABLE: "The bundle's DID does not contain a key, so who signed it cannot be checked offline.",
-  BUNDLE_MALFORMED: "It looks like a bundle but is missing parts of the bundle format.",
-  RANDOMNESS: "The browser could not provide secure randomness.",
-};
+// ---------------------------------------------------------------- small helpers
 
-function describe(error) {
-  if (isVaultError(error)) return `${EXPLAIN[error.code] ?? error.message} (${error.code}: ${error.message})`;
-  return `Unexpected error: ${error?.message ?? error}`;
+function say(text) {
+  $("status").textContent = text;
 }
 
-function show(el, text, kind) {
-  el.textContent = text;
-  el.className = kind ?? "";
+/** The banner for problems that belong to no single step (e.g. the vault could not open). */
+function problem(text) {
+  $("problem-text").textContent = text;
+  $("problem").hidden = false;
+}
+
+function showError(id, error) {
+  const el = $(id);
+  el.textContent = typeof error === "string" ? error : explain(error);
   el.hidden = false;
 }
 
-function hex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+function clearError(id) {
+  $(id).hidden = true;
+  $(id).textContent = "";
 }
 
-function generate() {
-  keypair?.free();
-  keypair = Keypair.generate();
-  $("did").textContent = keypair.did;
-  $("did-key").textContent = keypair.didKey;
-  $("public-key").textContent = hex(keypair.publicKey);
-  $("key-info").hidden = false;
-  $("sign").disabled = false;
-  const sample = { ...SAMPLE, did: keypair.did };
-  if (!$("sign-input").value.trim() || $("sign-input").value.includes('"did:imajin:…"')) {
-    $("sign-input").value = JSON.stringify(sample, null, 2);
-  }
-  $("status").textContent = "Key generated. It lives in this page only and is gone when you close it.";
-}
-
-function sign() {
-  $("sign-error").hidden = true;
-  let doc;
+/** Runs an action of a step: its errors go to the step's alert, nothing fails silently. */
+async function step(errorId, action) {
+  clearError(errorId);
   try {
-    doc = JSON.parse($("sign-input").value);
-  } catch (e) {
-    show($("sign-error"), `The text is not valid JSON: ${e.message}`, "error");
+    return await action();
+  } catch (error) {
+    showError(errorId, error);
+    say("Something did not work; see the message in red.");
+    return undefined;
+  }
+}
+
+function element(tag, text, className) {
+  const el = document.createElement(tag);
+  if (text !== undefined) el.textContent = text;
+  if (className) el.className = className;
+  return el;
+}
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const cell of cells) {
+    const td = document.createElement("td");
+    if (cell instanceof Node) td.append(cell);
+    else td.textContent = cell;
+    tr.append(td);
+  }
+  return tr;
+}
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** The manifest URL of a node from what the person typed (an origin is enough). */
+function manifestUrl(text) {
+  let url;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new Plain(`“${text}” is not a web address. Enter the node's address, e.g. http://127.0.0.1:7001.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Plain("The node's address must start with http:// or https://.");
+  }
+  if (url.pathname === "/" || url.pathname === "") url.pathname = "/.well-known/bundle-node";
+  return url.href;
+}
+
+function total(counts) {
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
+/** Remote counts `{service: {section, counts}}` as `{section: {collection: n}}`. */
+function bySection(remote) {
+  const out = {};
+  for (const { section, counts } of Object.values(remote)) {
+    out[section] = { ...(out[section] ?? {}), ...counts };
+  }
+  return out;
+}
+
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A log entry's hash: SHA-256 of its RFC 8785 form, as the vault chains them. */
+function entryHash(entry) {
+  return sha256Hex(canonicalize(JSON.stringify(entry)));
+}
+
+// ---------------------------------------------------------------- node URLs
+
+/** Prefills the node URLs: `?source=&target=`, else the nodes this server's CSP lets the page call, else :7001/:7002. */
+async function prefillNodes() {
+  const query = new URLSearchParams(location.search);
+  let origins = [];
+  try {
+    const res = await fetch(location.pathname, { method: "HEAD", cache: "no-store" });
+    const policy = res.headers.get("content-security-policy") ?? "";
+    const connect = policy.split(";").map((d) => d.trim().split(/\s+/)).find((d) => d[0] === "connect-src");
+    origins = (connect ?? []).slice(1).filter((s) => /^https?:\/\//.test(s));
+  } catch {
+    // A static host without the header (or a file): fall back to the local demo ports.
+  }
+  const host = location.hostname || "127.0.0.1";
+  $("source-url").value = query.get("source") ?? origins[0] ?? `http://${host}:7001`;
+  $("target-url").value = query.get("target") ?? origins[1] ?? `http://${host}:7002`;
+}
+
+// ---------------------------------------------------------------- the vault: create, unlock, restore, lock
+
+function render() {
+  const vault = state.vault;
+  const hasKey = Boolean(vault?.hasKey);
+  const unlocked = Boolean(vault && !vault.locked);
+  $("vault-new").hidden = !vault || hasKey;
+  $("unlock-form").hidden = !hasKey || unlocked;
+  $("restore").hidden = !vault || unlocked;
+  $("vault-open").hidden = !unlocked;
+  if (hasKey) {
+    $("locked-did").textContent = vault.did;
+    $("did").textContent = vault.did;
+  }
+  const persisted = vault?.persisted;
+  $("persisted").textContent = persisted === true
+    ? "Persistent: the browser will not clear it on its own."
+    : "Best effort: the browser may clear it when space runs low — keep your key backup and a signed bundle.";
+  for (const fieldset of document.querySelectorAll("fieldset.keyed")) fieldset.disabled = !unlocked;
+  for (const note of document.querySelectorAll(".needs-key")) note.hidden = unlocked;
+}
+
+function strength(pass) {
+  if (!pass) return [0, "Type a passphrase."];
+  if (pass.length < 8) return [0, `Too short: ${pass.length} characters, at least 8 are needed.`];
+  let pool = 0;
+  if (/[a-z]/.test(pass)) pool += 26;
+  if (/[A-Z]/.test(pass)) pool += 26;
+  if (/[0-9]/.test(pass)) pool += 10;
+  if (/[^a-zA-Z0-9]/.test(pass)) pool += 33;
+  const distinct = new Set(pass).size;
+  let bits = Math.min(pass.length, distinct * 2) * Math.log2(pool);
+  if (/^(password|passwort|qwerty|azerty|letmein|12345678|iloveyou)/i.test(pass) || distinct <= 3) bits = Math.min(bits, 20);
+  if (bits < 40) return [1, "Weak: easy to guess. Add more words or characters."];
+  if (bits < 60) return [2, "Fair: add another word to make it strong."];
+  if (bits < 80) return [3, "Good."];
+  return [4, "Strong."];
+}
+
+async function create(event) {
+  event.preventDefault();
+  await step("create-error", async () => {
+    const pass = $("create-pass").value;
+    if (pass.length < 8) throw new Plain("The passphrase needs at least 8 characters.");
+    if (pass !== $("create-pass2").value) throw new Plain("The two passphrases differ. Type the same passphrase twice.");
+    $("create").disabled = true;
+    try {
+      say("Creating your key and sealing it with your passphrase…");
+      await state.vault.createKey(pass);
+      state.keyBackup = await state.vault.exportKey(pass);
+    } finally {
+      $("create").disabled = false;
+    }
+    $("create-pass").value = "";
+    $("create-pass2").value = "";
+    updateStrength();
+    render();
+    $("backup-prompt").hidden = false;
+    $("backup-download").focus();
+    say("Your vault is ready. Download your key backup now, then pull your data.");
+    await unlocked();
+  });
+}
+
+function didTail() {
+  return state.vault.did.slice(-8);
+}
+
+function downloadBackup() {
+  download(`bundle-vault-key-${didTail()}.json`, state.keyBackup);
+  state.keyBackup = null;
+  $("backup-prompt").hidden = true;
+  say("Key backup downloaded. Keep it somewhere safe, away from this device; it is encrypted with your passphrase.");
+}
+
+async function exportKey(event) {
+  event.preventDefault();
+  await step("export-error", async () => {
+    const pass = $("export-pass").value;
+    if (pass.length < 8) throw new Plain("The passphrase needs at least 8 characters.");
+    const backup = await state.vault.exportKey(pass);
+    $("export-pass").value = "";
+    download(`bundle-vault-key-${didTail()}.json`, backup);
+    say("Key backup downloaded, encrypted with the passphrase you just gave.");
+  });
+}
+
+async function unlock(event) {
+  event.preventDefault();
+  await step("unlock-error", async () => {
+    const pass = $("unlock-pass").value;
+    $("unlock").disabled = true;
+    try {
+      say("Unlocking…");
+      await state.vault.unlock(pass);
+    } catch (error) {
+      $("unlock-pass").select();
+      throw error;
+    } finally {
+      $("unlock").disabled = false;
+    }
+    $("unlock-pass").value = "";
+    render();
+    say("Unlocked.");
+    await unlocked();
+  });
+}
+
+async function restore(event) {
+  event.preventDefault();
+  await step("restore-error", async () => {
+    const file = $("restore-file").files[0];
+    if (!file) throw new Plain("Choose your key backup file first.");
+    const pass = $("restore-pass").value;
+    if (pass.length < 8) throw new Plain("The passphrase needs at least 8 characters.");
+    $("restore-button").disabled = true;
+    try {
+      say("Restoring your key…");
+      await state.vault.importKey(await file.text(), pass);
+    } finally {
+      $("restore-button").disabled = false;
+    }
+    $("restore-pass").value = "";
+    $("restore-file").value = "";
+    $("restore").open = false;
+    render();
+    say(`Key restored: your vault is unlocked as ${state.vault.did}.`);
+    await unlocked();
+  });
+}
+
+function lock() {
+  state.pullController?.abort();
+  state.pushController?.abort();
+  state.vault.lock();
+  state.sections = null;
+  for (const id of ["browse-table", "log-table", "footprint-table", "footprint-chart", "delete-confirm", "delete-report", "push-result", "pull-report"]) {
+    $(id).hidden = true;
+  }
+  for (const id of ["footprint-summary", "browse-summary", "log-status", "sign-result", "delete-message", "pull-message"]) $(id).textContent = "";
+  $("pull-progress").replaceChildren();
+  $("backup-prompt").hidden = true;
+  render();
+  $("unlock-pass").focus();
+  say("Locked: your key is wiped from memory. Enter your passphrase to unlock.");
+}
+
+/** Fills the views once the vault is unlocked. */
+async function unlocked() {
+  await Promise.all([refreshFootprint(null), loadItems(), showLog(true)]);
+}
+
+// ---------------------------------------------------------------- pull
+
+function progressRow(service, totalItems) {
+  const rowEl = element("div", undefined, "progress-row");
+  rowEl.dataset.service = service;
+  const label = element("label", service);
+  label.htmlFor = `pull-${service}`;
+  const bar = element("progress");
+  bar.id = `pull-${service}`;
+  bar.max = Math.max(totalItems, 1);
+  bar.value = 0;
+  const text = element("span", "waiting");
+  rowEl.append(label, bar, text);
+  $("pull-progress").append(rowEl);
+  return { rowEl, bar, text, total: totalItems };
+}
+
+const PHASES = { auth: "logging in", fetch: "fetching", merge: "verifying and saving", done: "done", error: "failed" };
+
+async function pull(event) {
+  event.preventDefault();
+  clearError("pull-error");
+  $("pull-report").hidden = true;
+  $("pull-progress").replaceChildren();
+  let url;
+  try {
+    url = manifestUrl($("source-url").value);
+  } catch (error) {
+    showError("pull-error", error);
     return;
   }
+  const controller = new AbortController();
+  state.pullController = controller;
+  $("pull-start").disabled = true;
+  $("pull-cancel").disabled = false;
+  const rows = new Map();
   try {
-    const signed = keypair.signDocument(doc);
-    $("sign-output").value = JSON.stringify(signed, null, 2);
-    $("use-signed").disabled = false;
-    $("status").textContent = "Signed.";
-  } catch (e) {
-    show($("sign-error"), describe(e), "error");
+    $("pull-message").textContent = "Logging in to the node with your DID…";
+    say("Pulling…");
+    const remote = await state.vault.remoteCount(url);
+    state.remote = { url, counts: remote };
+    for (const [service, { counts }] of Object.entries(remote)) rows.set(service, progressRow(service, total(counts)));
+    if (controller.signal.aborted) throw controller.signal.reason;
+    $("pull-message").textContent = "Fetching, verifying and saving your data…";
+    const report = await state.vault.pull(url, {
+      signal: controller.signal,
+      onProgress: ({ service, phase, items, bytes: received, done }) => {
+        const r = rows.get(service) ?? rows.set(service, progressRow(service, items)).get(service);
+        r.bar.max = Math.max(r.total, items, 1);
+        r.bar.value = phase === "done" ? r.bar.max : items;
+        r.rowEl.classList.toggle("failed", phase === "error");
+        r.text.textContent = `${PHASES[phase] ?? phase}: ${fmt(items)} items, ${bytes(received)}`;
+        if (done && phase !== "error") r.text.textContent = `done: ${fmt(items)} items, ${bytes(received)}`;
+      },
+    });
+    showPullReport(report);
+  } catch (error) {
+    if (error?.code === "ABORTED" || controller.signal.aborted) {
+      for (const r of rows.values()) if (r.bar.value < r.bar.max) r.text.textContent = `cancelled: ${r.text.textContent}`;
+      $("pull-message").textContent = "Pull cancelled. What had arrived is kept; Pull again continues where it stopped.";
+      say("Pull cancelled.");
+    } else {
+      $("pull-message").textContent = "";
+      showError("pull-error", error);
+      say("The pull did not work; see the message in red.");
+    }
+  } finally {
+    state.pullController = null;
+    $("pull-start").disabled = false;
+    $("pull-cancel").disabled = true;
   }
+  state.sections = null;
+  await Promise.all([refreshFootprint(url), loadItems(), showLog(true)]);
 }
 
-function verify() {
-  const out = $("verify-result");
-  let doc;
-  try {
-    doc = JSON.parse($("verify-input").value);
-  } catch (e) {
-    show(out, `✗ Not verified: the text is not valid JSON (${e.message}).`, "bad");
-    return;
+function showPullReport(report) {
+  const body = $("pull-report").tBodies[0];
+  body.replaceChildren();
+  const failed = [];
+  for (const s of report.services) {
+    const result = s.error
+      ? `failed — ${meaning(s.error.code)} (${s.error.code}: ${s.error.message})`
+      : "✓ verified and saved";
+    if (s.error) failed.push(s.service);
+    const tr = row([s.service, fmt(s.added), fmt(s.updated), fmt(s.deleted), fmt(s.unchanged), fmt(s.pages), result]);
+    if (s.error) tr.className = "bad";
+    body.append(tr);
   }
-  const isBundle = doc && typeof doc === "object" && "sections" in doc && "log" in doc;
-  const result = isBundle ? verifyBundle(doc) : verifyDocument(doc);
-  if (result.verified) {
-    show(out, isBundle
-      ? `✓ Verified bundle of ${result.did}, signed by its own key (${result.verificationMethod}).`
-      : `✓ Verified: signed by ${result.did}.`, "ok");
+  $("pull-report").hidden = false;
+  const added = report.services.reduce((n, s) => n + s.added, 0);
+  const updated = report.services.reduce((n, s) => n + s.updated, 0);
+  const deleted = report.services.reduce((n, s) => n + s.deleted, 0);
+  $("pull-message").textContent = `Pulled from node “${report.node}”: ${fmt(added)} added, ${fmt(updated)} updated, ${fmt(deleted)} deleted. Every page was checked against the node's key.`;
+  if (failed.length) {
+    showError("pull-error", `${failed.length === 1 ? "One service" : `${failed.length} services`} failed: ${failed.join(", ")}. The others were saved. The table says why; pull again to retry them.`);
+    say("Pull finished with errors.");
   } else {
-    show(out, `✗ Not verified: ${EXPLAIN[result.code] ?? ""} (${result.code}: ${result.message})`, "bad");
+    say("Pull finished.");
   }
 }
 
-async function loadFile(file) {
+// ---------------------------------------------------------------- footprint
+
+/** Local counts beside the node's; `url` asks the node again, null reuses the last answer. */
+async function refreshFootprint(url) {
+  await step("footprint-error", async () => {
+    const local = await state.vault.count();
+    let remoteError = null;
+    if (url) {
+      try {
+        state.remote = { url, counts: await state.vault.remoteCount(url) };
+      } catch (error) {
+        remoteError = error;
+      }
+    }
+    drawFootprint(local, state.remote);
+    if (remoteError) throw new Plain(`Could not get the node's counts. ${explain(remoteError)}`);
+  });
+}
+
+function drawFootprint(local, remote) {
+  const remoteCounts = remote ? bySection(remote.counts) : {};
+  const keys = new Map();
+  for (const source of [local, remoteCounts]) {
+    for (const [section, counts] of Object.entries(source)) {
+      for (const collection of Object.keys(counts)) keys.set(`${section}/${collection}`, [section, collection]);
+    }
+  }
+  const rows = [...keys.values()].sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]));
+  const body = $("footprint-table").tBodies[0];
+  body.replaceChildren();
+  const chart = $("footprint-chart").querySelector(".chart");
+  chart.replaceChildren();
+  let localTotal = 0;
+  let remoteTotal = 0;
+  const max = Math.max(1, ...rows.flatMap(([s, c]) => [local[s]?.[c] ?? 0, remoteCounts[s]?.[c] ?? 0]));
+  for (const [section, collection] of rows) {
+    const l = local[section]?.[collection] ?? 0;
+    const r = remote ? remoteCounts[section]?.[collection] ?? 0 : null;
+    localTotal += l;
+    remoteTotal += r ?? 0;
+    const same = r === null ? "—" : l === r ? "✓ same" : "≠ differs";
+    const tr = row([section, collection, fmt(l), r === null ? "—" : fmt(r), same]);
+    tr.dataset.key = `${section}/${collection}`;
+    body.append(tr);
+
+    const bars = element("div", undefined, "bars");
+    bars.append(element("span", `${section} / ${collection}`, "bar-label"));
+    for (const [kind, n] of [["local", l], ["remote", r]]) {
+      if (n === null) continue;
+      const bar = element("span", undefined, `bar ${kind}`);
+      bar.style.width = `${(n / max) * 85}%`; // the rest of the line holds the number
+      const line = element("span", undefined, "bar-line");
+      line.append(bar, element("span", fmt(n), "bar-value"));
+      bars.append(line);
+    }
+    chart.append(bars);
+  }
+  $("footprint-table").hidden = rows.length === 0;
+  $("footprint-chart").hidden = rows.length === 0;
+  $("footprint-summary").textContent = remote
+    ? `Your vault holds ${fmt(localTotal)} items; the node at ${new URL(remote.url).origin} holds ${fmt(remoteTotal)} about you.`
+    : `Your vault holds ${fmt(localTotal)} items. Pull (or Refresh) to compare with the node.`;
+}
+
+// ---------------------------------------------------------------- browse
+
+async function loadItems() {
+  await step("browse-error", async () => {
+    $("browse-summary").textContent = "Loading your items…";
+    const bundle = await state.vault.bundle();
+    state.sections = bundle.sections;
+    state.browse.texts = new Map();
+    const select = $("browse-collection");
+    const previous = select.value;
+    select.replaceChildren();
+    for (const [section, collections] of Object.entries(state.sections)) {
+      for (const [collection, items] of Object.entries(collections)) {
+        const option = element("option", `${section} / ${collection} (${fmt(items.length)})`);
+        option.value = `${section}/${collection}`;
+        select.append(option);
+      }
+    }
+    if ([...select.options].some((o) => o.value === previous)) select.value = previous;
+    state.browse.page = 0;
+    showItems();
+  });
+}
+
+function showItems() {
+  const key = $("browse-collection").value;
+  if (!state.sections || !key) {
+    $("browse-table").hidden = true;
+    $("browse-summary").textContent = state.sections ? "Your vault holds no items yet. Pull your data first." : "";
+    $("browse-prev").disabled = $("browse-next").disabled = true;
+    $("browse-page").textContent = "";
+    return;
+  }
+  const [section, collection] = key.split("/");
+  const all = state.sections[section]?.[collection] ?? [];
+  const query = $("browse-search").value.trim().toLowerCase();
+  let items = all;
+  if (query) {
+    items = all.filter((item) => {
+      let text = state.browse.texts.get(item);
+      if (text === undefined) {
+        text = `${item.id} ${JSON.stringify(item.data)}`.toLowerCase();
+        state.browse.texts.set(item, text);
+      }
+      return text.includes(query);
+    });
+  }
+  const pages = Math.max(1, Math.ceil(items.length / PAGE_ITEMS));
+  const page = Math.min(state.browse.page, pages - 1);
+  state.browse.page = page;
+  const shown = items.slice(page * PAGE_ITEMS, (page + 1) * PAGE_ITEMS);
+  const body = $("browse-table").tBodies[0];
+  body.replaceChildren();
+  for (const item of shown) {
+    const details = element("details");
+    const json = JSON.stringify(item.data);
+    details.append(element("summary", json.length > 100 ? `${json.slice(0, 100)}…` : json), element("pre", JSON.stringify(item.data, null, 2)));
+    body.append(row([element("code", item.id), item.updated_at, details]));
+  }
+  $("browse-table").hidden = shown.length === 0;
+  const where = `${section} / ${collection}`;
+  $("browse-summary").textContent = query
+    ? items.length
+      ? `${fmt(items.length)} of ${fmt(all.length)} items in ${where} match “${query}”.`
+      : `No item in ${where} matches “${query}”.`
+    : `${fmt(all.length)} items in ${where}.`;
+  $("browse-page").textContent = `Page ${page + 1} of ${pages}`;
+  $("browse-prev").disabled = page === 0;
+  $("browse-next").disabled = page >= pages - 1;
+}
+
+// ---------------------------------------------------------------- the append log
+
+/** Shows a page of the log (`latest`: its last page), checking every link on it. */
+async function showLog(latest = false) {
+  if (latest) state.logPage = null;
+  await step("log-error", async () => {
+    const head = state.vault.logHead;
+    const pages = Math.max(1, Math.ceil(head.length / PAGE_LOG));
+    const page = state.logPage === null ? pages - 1 : Math.min(state.logPage, pages - 1);
+    const start = page * PAGE_LOG;
+    // One entry before the page, to check the page's first link.
+    const fetched = await state.vault.log({ since: Math.max(0, start - 1), limit: PAGE_LOG + (start > 0 ? 1 : 0) });
+    const entries = start > 0 ? fetched.slice(1) : fetched;
+    let previous = start > 0 ? await entryHash(fetched[0]) : GENESIS;
+    let broken = 0;
+    const body = $("log-table").tBodies[0];
+    body.replaceChildren();
+    for (const entry of entries) {
+      const linked = entry.prev === previous;
+      if (!linked) broken += 1;
+      previous = await entryHash(entry);
+      const reference = entry.context ? `${entry.ref} (${entry.context})` : entry.ref;
+      const tr = row([fmt(entry.seq), new Date(entry.t * 1000).toISOString().replace(".000Z", "Z"), entry.service, entry.op, element("code", reference), linked ? "✓" : "✗ broken"]);
+      if (!linked) tr.className = "bad";
+      body.append(tr);
+    }
+    const lastPage = page === pages - 1;
+    const headOk = !lastPage || entries.length === 0 || previous === head.head;
+    $("log-table").hidden = entries.length === 0;
+    $("log-page").textContent = `Page ${page + 1} of ${pages}`;
+    $("log-prev").disabled = page === 0;
+    $("log-next").disabled = lastPage;
+    const summary = `${fmt(head.length)} entries, head ${head.head.slice(0, 16)}…`;
+    if (head.length === 0) {
+      $("log-status").textContent = "The log is empty: nothing has happened in this vault yet.";
+    } else if (broken === 0 && headOk) {
+      $("log-status").textContent = `Chain intact on this page: every entry links to the one before${lastPage ? " and the last is the head" : ""}. ${summary}`;
+      $("log-status").className = "ok";
+    } else {
+      $("log-status").textContent = `Chain broken on this page: ${broken} entries do not link to the one before${headOk ? "" : ", and the last is not the head"}. Your vault's history was altered; do not trust this copy. ${summary}`;
+      $("log-status").className = "bad";
+    }
+    state.logPage = page;
+  });
+}
+
+async function verifyChain() {
+  await step("log-error", async () => {
+    const head = state.vault.logHead;
+    $("log-status").textContent = "Checking every link…";
+    let previous = GENESIS;
+    let count = 0;
+    for (let since = 0; since < head.length; since += 1000) {
+      for (const entry of await state.vault.log({ since, limit: 1000 })) {
+        if (entry.prev !== previous || entry.seq !== count) {
+          $("log-status").textContent = `Chain broken at entry ${fmt(entry.seq)}: it does not link to the one before. Your vault's history was altered; do not trust this copy.`;
+          $("log-status").className = "bad";
+          return;
+        }
+        previous = await entryHash(entry);
+        count += 1;
+      }
+    }
+    const ok = count === head.length && previous === head.head;
+    $("log-status").textContent = ok
+      ? `The whole chain is intact: ${fmt(count)} entries, each linked to the one before, ending at the head ${head.head.slice(0, 16)}….`
+      : `The chain does not end at the vault's head (${fmt(count)} entries read, ${fmt(head.length)} expected). Do not trust this copy.`;
+    $("log-status").className = ok ? "ok" : "bad";
+  });
+}
+
+// ---------------------------------------------------------------- sign and download
+
+async function signAndDownload() {
+  $("sign-result").textContent = "";
+  await step("sign-error", async () => {
+    $("sign-download").disabled = true;
+    try {
+      say("Signing your bundle…");
+      const signed = await state.vault.sign();
+      const text = JSON.stringify(signed);
+      const name = `bundle-${didTail()}-${signed.exported_at.slice(0, 10)}.json`;
+      download(name, text);
+      const items = Object.values(signed.sections).flatMap((s) => Object.values(s)).reduce((n, list) => n + list.length, 0);
+      $("sign-result").textContent = `Signed ${fmt(items)} items (log of ${fmt(signed.log.length)} entries) and downloaded ${name} (${bytes(text.length)}). Check it any time under Verify.`;
+      say("Bundle signed and downloaded.");
+    } finally {
+      $("sign-download").disabled = false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- verify (no vault needed)
+
+async function verifyFile(file) {
+  const out = $("verify-result");
+  out.hidden = false;
+  out.className = "";
   if (!file) return;
-  $("verify-input").value = await file.text();
-  verify();
+  let doc;
+  try {
+    doc = JSON.parse(await file.text());
+  } catch (error) {
+    out.className = "bad";
+    out.textContent = `✗ ${file.name} is not verified: it is not JSON (${error.message}). Choose a bundle file.`;
+    return;
+  }
+  const isBundle = doc !== null && typeof doc === "object" && "sections" in doc && "log" in doc;
+  const result = isBundle ? verifyBundle(doc) : verifyDocument(doc);
+  if (!result.verified) {
+    out.className = "bad";
+    out.textContent = `✗ ${file.name} is not verified. ${meaning(result.code)} (${result.code}: ${result.message})`;
+    return;
+  }
+  out.className = "ok";
+  if (isBundle) {
+    const collections = Object.values(doc.sections).flatMap((s) => Object.values(s));
+    const items = collections.reduce((n, list) => n + list.length, 0);
+    out.textContent = `✓ ${file.name} is verified: a bundle of ${result.did}, signed by its own key, unchanged since. ` +
+      `${many(items, "item")} in ${many(collections.length, "collection")}, exported ${doc.exported_at}, log of ${many(doc.log.length, "entry", "entries")}.`;
+  } else {
+    out.textContent = `✓ ${file.name} is verified: signed by ${result.did}, unchanged since.`;
+  }
+  say("Verification done.");
+}
+
+// ---------------------------------------------------------------- push
+
+const PUSH_PHASES = { sign: "signing your bundle", upload: "uploading", commit: "the node is importing", verify: "checking the receipt", done: "done" };
+
+async function push(event) {
+  event.preventDefault();
+  clearError("push-error");
+  $("push-result").hidden = true;
+  let url;
+  try {
+    url = manifestUrl($("target-url").value);
+  } catch (error) {
+    showError("push-error", error);
+    return;
+  }
+  const controller = new AbortController();
+  state.pushController = controller;
+  $("push-start").disabled = true;
+  $("push-cancel").disabled = false;
+  $("push-progress-row").hidden = false;
+  const bar = $("push-progress");
+  bar.removeAttribute("value"); // indeterminate while signing
+  $("push-progress-text").textContent = "signing your bundle";
+  say("Pushing…");
+  try {
+    const report = await state.vault.push(url, {
+      signal: controller.signal,
+      onProgress: ({ phase, bytes: sent, total: size }) => {
+        if (size > 0) {
+          bar.max = size;
+          bar.value = sent;
+        }
+        $("push-progress-text").textContent = size > 0
+          ? `${PUSH_PHASES[phase] ?? phase}: ${bytes(sent)} of ${bytes(size)}`
+          : PUSH_PHASES[phase] ?? phase;
+      },
+    });
+    bar.max = 1;
+    bar.value = 1;
+    $("push-progress-text").textContent = `done: ${bytes(report.size)}`;
+    showPushReport(report);
+    say(report.continuity.ok ? "Pushed, and the target holds all of it." : "Pushed, but the target's counts differ.");
+  } catch (error) {
+    if (error?.code === "ABORTED" || controller.signal.aborted) {
+      $("push-progress-text").textContent = "cancelled";
+      showError("push-error", "Push cancelled. Push again to resume from the last piece the node acknowledged.");
+      say("Push cancelled.");
+    } else {
+      showError("push-error", error);
+      say("The push did not work; see the message in red.");
+    }
+  } finally {
+    state.pushController = null;
+    $("push-start").disabled = false;
+    $("push-cancel").disabled = true;
+  }
+  await showLog(true);
+}
+
+function showPushReport(report) {
+  const counts = report.counts;
+  const items = Object.values(counts).reduce((n, c) => n + total(c), 0);
+  const collections = Object.values(counts).reduce((n, c) => n + Object.keys(c).length, 0);
+  const continuity = $("continuity");
+  if (report.continuity.ok) {
+    continuity.textContent = `✓ Continuity: node “${report.node}” holds exactly what you pushed — ${fmt(items)} items in ${fmt(collections)} collections.`;
+    continuity.className = "ok";
+  } else {
+    const diffs = report.continuity.mismatches.map((m) => `${m.section} / ${m.collection}: ${fmt(m.expected)} pushed, ${fmt(m.actual)} on the node`);
+    continuity.textContent = `✗ Continuity broken: the node's counts differ from your bundle (${diffs.join("; ")}). Push again; if it stays so, the target node is faulty — do not delete from the source.`;
+    continuity.className = "bad";
+  }
+  const receipt = report.receipt;
+  const dl = $("receipt");
+  dl.replaceChildren();
+  const entries = [
+    ["Receipt", "Signed by the target node's key; your vault checked the signature, the DID, the bundle's hash and its counts, and recorded it in your log."],
+    ["Node", `${receipt.node} (${report.nodeDid})`],
+    ["Received", receipt.received_at],
+    ["Bundle hash (SHA-256)", receipt.bundle_hash],
+    ["Size", report.repeated
+      ? `${bytes(report.size)} — the node already had this exact bundle; nothing was uploaded again.`
+      : `${bytes(report.size)}, ${bytes(report.uploaded)} uploaded now${report.resumedFrom ? `, resumed after ${bytes(report.resumedFrom)}` : ""}.`],
+  ];
+  for (const [term, value] of entries) {
+    dl.append(element("dt", term));
+    const dd = element("dd");
+    dd.append(term.startsWith("Bundle hash") ? element("code", value) : value);
+    dl.append(dd);
+  }
+  $("push-result").hidden = false;
+}
+
+// ---------------------------------------------------------------- delete from the source
+
+async function reviewDelete() {
+  $("delete-confirm").hidden = true;
+  $("delete-report").hidden = true;
+  $("delete-message").textContent = "";
+  await step("delete-error", async () => {
+    const url = manifestUrl($("source-url").value);
+    say("Asking the source node what it holds about you…");
+    const footprint = await state.vault.remoteCount(url);
+    const list = Object.values(footprint).flatMap(({ counts }) => Object.entries(counts)).filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const sum = list.reduce((n, [, c]) => n + c, 0);
+    state.deleteUrl = url;
+    const origin = new URL(url).origin;
+    if (sum === 0) {
+      $("delete-message").textContent = `The node at ${origin} holds nothing about you: there is nothing to delete.`;
+      say("Nothing to delete.");
+      return;
+    }
+    $("delete-summary").textContent = `On the node at ${origin} you have ${list.map(([c, n]) => `${fmt(n)} ${c}`).join(", ")} — ${fmt(sum)} items in all. ` +
+      "Deleting asks the node to remove all of them; each service answers with a receipt signed by the node.";
+    $("delete-understand").checked = false;
+    $("delete-start").disabled = true;
+    $("delete-confirm").hidden = false;
+    $("delete-understand").focus();
+    say("Review what would be deleted, then confirm.");
+  });
+}
+
+async function deleteFromSource() {
+  $("delete-report").hidden = true;
+  await step("delete-error", async () => {
+    if (!$("delete-understand").checked) throw new Plain("Tick the box to confirm first.");
+    $("delete-start").disabled = true;
+    say("Deleting from the source node…");
+    let report;
+    try {
+      report = await state.vault.deleteRemote(state.deleteUrl);
+    } catch (error) {
+      $("delete-understand").checked = false; // a retry needs a new confirmation
+      $("delete-start").disabled = true;
+      throw error;
+    }
+    $("delete-confirm").hidden = true;
+    const body = $("delete-report").tBodies[0];
+    body.replaceChildren();
+    let deleted = 0;
+    const failed = [];
+    for (const s of report.services) {
+      const n = s.deleted ? total(s.deleted) : 0;
+      deleted += n;
+      const what = s.deleted ? Object.entries(s.deleted).map(([c, k]) => `${fmt(k)} ${c}`).join(", ") : "—";
+      let result = "✓ deleted";
+      if (s.status === "skipped") result = "✓ deleted earlier (receipt in your log)";
+      if (s.status === "failed") {
+        result = `failed — ${meaning(s.error?.code)} (${s.error?.code}: ${s.error?.message})`;
+        failed.push(s.service);
+      }
+      const receipt = s.receipt ? `verified, ${s.receipt.deleted_at}, request ${s.receipt.request_hash.slice(0, 12)}…` : "—";
+      const tr = row([s.service, result, what, receipt]);
+      if (s.status === "failed") tr.className = "bad";
+      body.append(tr);
+    }
+    $("delete-report").hidden = false;
+    $("delete-message").textContent = `The node “${report.node}” deleted ${fmt(deleted)} items and signed a receipt for each service; your vault verified them and recorded them in its log. Your vault still holds its copy.`;
+    if (failed.length) showError("delete-error", `Not deleted yet: ${failed.join(", ")}. Press “Review what would be deleted” and delete again to retry them.`);
+    say(failed.length ? "Deletion finished with errors." : "Deleted from the source node.");
+  });
+  await Promise.all([refreshFootprint(state.deleteUrl), showLog(true)]);
+}
+
+// ---------------------------------------------------------------- wiring
+
+function updateStrength() {
+  const [level, text] = strength($("create-pass").value);
+  $("strength").value = level;
+  $("strength-text").textContent = text;
+}
+
+function wire() {
+  $("problem-close").addEventListener("click", () => ($("problem").hidden = true));
+  $("create-form").addEventListener("submit", create);
+  $("create-pass").addEventListener("input", updateStrength);
+  $("unlock-form").addEventListener("submit", unlock);
+  $("restore-form").addEventListener("submit", restore);
+  $("lock").addEventListener("click", lock);
+  $("backup-download").addEventListener("click", downloadBackup);
+  $("backup-dismiss").addEventListener("click", () => {
+    $("backup-prompt").hidden = true;
+    state.keyBackup = null;
+  });
+  $("export-form").addEventListener("submit", exportKey);
+  $("pull-form").addEventListener("submit", pull);
+  $("pull-cancel").addEventListener("click", () => state.pullController?.abort());
+  $("footprint-refresh").addEventListener("click", () => {
+    let url = null;
+    try {
+      url = manifestUrl($("source-url").value);
+    } catch (error) {
+      showError("footprint-error", error);
+      return;
+    }
+    refreshFootprint(url);
+  });
+  $("browse-collection").addEventListener("change", () => {
+    state.browse.page = 0;
+    showItems();
+  });
+  $("browse-search").addEventListener("input", () => {
+    state.browse.page = 0;
+    showItems();
+  });
+  $("browse-prev").addEventListener("click", () => {
+    state.browse.page -= 1;
+    showItems();
+  });
+  $("browse-next").addEventListener("click", () => {
+    state.browse.page += 1;
+    showItems();
+  });
+  $("log-prev").addEventListener("click", () => {
+    state.logPage -= 1;
+    showLog();
+  });
+  $("log-next").addEventListener("click", () => {
+    state.logPage += 1;
+    showLog();
+  });
+  $("log-verify").addEventListener("click", verifyChain);
+  $("sign-download").addEventListener("click", signAndDownload);
+  $("verify-file").addEventListener("change", (e) => verifyFile(e.target.files[0]));
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("dragging");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("dragging");
+    verifyFile(e.dataTransfer.files[0]);
+  });
+  // A file dropped elsewhere on the page must not make the browser navigate away from the vault.
+  window.addEventListener("dragover", (e) => e.preventDefault());
+  window.addEventListener("drop", (e) => e.preventDefault());
+  $("push-form").addEventListener("submit", push);
+  $("push-cancel").addEventListener("click", () => state.pushController?.abort());
+  $("delete-review").addEventListener("click", reviewDelete);
+  $("delete-understand").addEventListener("change", (e) => ($("delete-start").disabled = !e.target.checked));
+  $("delete-start").addEventListener("click", deleteFromSource);
+  for (const button of document.querySelectorAll("button.copy")) {
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText($(button.dataset.copy).textContent);
+        say("Copied.");
+      } catch {
+        say("The browser refused clipboard access; select the text and copy it by hand.");
+      }
+    });
+  }
+  // Nothing fails silently: whatever escapes a step is shown.
+  window.addEventListener("unhandledrejection", (e) => problem(explain(e.reason)));
+  window.addEventListener("error", (e) => problem(explain(e.error ?? e.message)));
 }
 
 async function main() {
   try {
     await init();
-  } catch (e) {
-    $("status").textContent = `The WebAssembly module failed to load: ${e.message}. Reload the page; if it persists, use a current browser.`;
-    $("status").className = "error";
+  } catch (error) {
+    say("");
+    problem(`The app's WebAssembly module failed to load (${error.message}). Reload the page; if it persists, use a current browser.`);
     return;
   }
   $("version").textContent = `bundle-vault ${version()}`;
-  $("sign-input").value = JSON.stringify(SAMPLE, null, 2);
-  for (const id of ["generate", "verify"]) $(id).disabled = false;
-  $("generate").addEventListener("click", generate);
-  $("sign").addEventListener("click", sign);
-  $("use-signed").addEventListener("click", () => {
-    $("verify-input").value = $("sign-output").value;
-    verify();
-  });
-  $("verify").addEventListener("click", verify);
-  $("verify-file").addEventListener("change", (e) => loadFile(e.target.files[0]));
-  const drop = $("verify-input");
-  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("dragging"); });
-  drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
-  drop.addEventListener("drop", (e) => {
-    e.preventDefault();
-    drop.classList.remove("dragging");
-    loadFile(e.dataTransfer.files[0]);
-  });
-  for (const button of document.querySelectorAll("button.copy")) {
-    button.addEventListener("click", async () => {
-      const text = $(button.dataset.copy).textContent;
-      try {
-        await navigator.clipboard.writeText(text);
-        $("status").textContent = "Copied.";
-      } catch {
-        $("status").textContent = "The browser refused clipboard access; select the text and copy it by hand.";
-      }
-    });
+  wire();
+  await prefillNodes();
+  try {
+    state.vault = await Vault.open();
+  } catch (error) {
+    say("");
+    problem(`Your vault in this browser could not be opened. ${explain(error)}`);
+    return;
   }
-  $("status").textContent = "Ready. Generate a key to sign, or verify a document you have.";
+  render();
+  if (state.vault.hasKey) {
+    say("Your vault is locked. Enter your passphrase to unlock it.");
+    $("unlock-pass").focus();
+  } else {
+    say("Ready. Create a vault to begin, or restore a key you have. Verifying a bundle needs no vault.");
+  }
 }
 
 main();

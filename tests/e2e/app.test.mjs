@@ -1,4 +1,6 @@
-// The page served by `make run`, with the release (wasm-opt optimized) build, in headless Chromium.
+// The page served by `make run`, with the release (wasm-opt optimized) build, in headless Chromium,
+// without nodes: it loads under its CSP, its controls are labelled, it fits a narrow window, and it
+// verifies bundle files without a vault. (The journey with nodes is in journey*.test.mjs.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -17,41 +19,46 @@ after(async () => {
   await app?.stop();
 });
 
-test("the page loads the release build under its CSP and signs and verifies", async () => {
+test("the page loads the release build under its CSP, every control labelled", async () => {
   const { page, problems } = await openPage(browser, app.url);
   await page.waitForSelector("#status:has-text('Ready')");
   assert.match(await page.textContent("#version"), /^bundle-vault \d+\.\d+\.\d+/);
+  // A new browser has no vault: the create form shows, the steps that need a key are disabled.
+  assert.equal(await page.isVisible("#create-form"), true);
+  assert.equal(await page.isVisible("#unlock-form"), false);
+  for (const id of ["pull-start", "footprint-refresh", "sign-download", "push-start", "delete-review"]) {
+    assert.equal(await page.isDisabled(`#${id}`), true, id);
+  }
+  // Without nodes named by the server's CSP, the node URLs fall back to the local demo's ports.
+  assert.equal(await page.inputValue("#source-url"), "http://127.0.0.1:7001");
+  assert.equal(await page.inputValue("#target-url"), "http://127.0.0.1:7002");
+  // Every form control has an accessible name (a label, or aria-label), so it can be used by keyboard and screen reader.
+  const unnamed = await page.$$eval("input, select, textarea, button, meter, progress", (els) =>
+    els.filter((el) => !(el.labels?.length || el.getAttribute("aria-label") || (el.tagName === "BUTTON" && el.textContent.trim())))
+      .map((el) => el.id || el.outerHTML));
+  assert.deepEqual(unnamed, []);
   await page.screenshot({ path: `${ARTIFACTS}/app-1-ready.png`, fullPage: true });
 
-  await page.click("#generate");
-  const did = await page.textContent("#did");
-  const didKey = await page.textContent("#did-key");
-  assert.match(did, /^did:imajin:[1-9A-HJ-NP-Za-km-z]{43,44}$/);
-  assert.match(didKey, /^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]+$/);
-  assert.match(await page.textContent("#public-key"), /^[0-9a-f]{64}$/);
+  // The passphrase hint.
+  await page.fill("#create-pass", "short");
+  assert.match(await page.textContent("#strength-text"), /^Too short: 5 characters/);
+  await page.fill("#create-pass", "aaaaaaaaaaaa");
+  assert.match(await page.textContent("#strength-text"), /^Weak/);
+  await page.fill("#create-pass", "correct horse battery staple");
+  assert.match(await page.textContent("#strength-text"), /^Strong/);
+  await page.click("#create");
+  assert.match(await page.textContent("#create-error"), /^The two passphrases differ/);
+  assert.equal(await page.isVisible("#vault-open"), false);
+  assert.deepEqual(problems, []);
+});
 
-  await page.click("#sign");
-  const signed = JSON.parse(await page.inputValue("#sign-output"));
-  assert.equal(signed.did, did);
-  assert.equal(signed.proof.cryptosuite, "eddsa-jcs-2022");
-  assert.equal(signed.proof.verificationMethod, `${didKey}#${didKey.slice("did:key:".length)}`);
-  await page.screenshot({ path: `${ARTIFACTS}/app-2-signed.png`, fullPage: true });
-
-  await page.click("#use-signed");
-  assert.match(await page.textContent("#verify-result"), /^✓ Verified: signed by did:key:z6Mk/);
-
-  // Tampered: one character of the content changed.
-  const tampered = { ...signed, note: `${signed.note}!` };
-  await page.fill("#verify-input", JSON.stringify(tampered));
-  await page.click("#verify");
-  assert.match(await page.textContent("#verify-result"), /Not verified: .*SIGNATURE_INVALID/);
-  await page.screenshot({ path: `${ARTIFACTS}/app-3-tampered.png`, fullPage: true });
-
-  // Invalid JSON is explained, not thrown.
-  await page.fill("#sign-input", "{ not json");
-  await page.click("#sign");
-  assert.match(await page.textContent("#sign-error"), /not valid JSON/);
-
+test("readable on a narrow window: nothing wider than the screen", async () => {
+  const { page, problems } = await openPage(browser, app.url);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.waitForSelector("#status:has-text('Ready')");
+  const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scroll <= client, `the page is ${scroll}px wide in a ${client}px window`);
+  await page.screenshot({ path: `${ARTIFACTS}/app-2-narrow.png`, fullPage: true });
   assert.deepEqual(problems, []);
 });
 
@@ -79,13 +86,21 @@ test("a signed bundle file verifies from a file, and a foreign one is refused", 
   writeFileSync(file, JSON.stringify(good));
   await page.setInputFiles("#verify-file", file);
   await page.waitForSelector("#verify-result:not([hidden])");
-  assert.match(await page.textContent("#verify-result"), new RegExp(`^✓ Verified bundle of ${good.did}`));
+  assert.match(await page.textContent("#verify-result"), new RegExp(`^✓ bundle.json is verified: a bundle of ${good.did}, signed by its own key, unchanged since. 1 item in 1 collection, `));
 
   writeFileSync(file, JSON.stringify(foreign));
   await page.setInputFiles("#verify-file", []);
   await page.setInputFiles("#verify-file", file);
   await page.waitForFunction(() => document.querySelector("#verify-result").textContent.includes("DID_MISMATCH"));
-  await page.screenshot({ path: `${ARTIFACTS}/app-4-foreign-bundle.png`, fullPage: true });
+  assert.match(await page.textContent("#verify-result"), /^✗ bundle.json is not verified. It belongs to another DID than the key that signed it/);
+  await page.locator("#verify").screenshot({ path: `${ARTIFACTS}/app-3-foreign-bundle.png` });
+
+  // Not JSON at all.
+  writeFileSync(file, "%PDF-1.7");
+  await page.setInputFiles("#verify-file", []);
+  await page.setInputFiles("#verify-file", file);
+  await page.waitForFunction(() => document.querySelector("#verify-result").textContent.includes("not JSON"));
+  assert.match(await page.textContent("#verify-result"), /^✗ bundle.json is not verified: it is not JSON .* Choose a bundle file\.$/);
   assert.deepEqual(problems, []);
 });
 

@@ -1,5 +1,5 @@
-// Shared set-up of the end-to-end tests: the app server on an ephemeral port and Debian's Chromium
-// driven by playwright-core (which downloads no browser).
+// Shared set-up of the end-to-end tests: the app server on an ephemeral port, the two reference nodes
+// (tools/with-nodes.sh) and Debian's Chromium driven by playwright-core (which downloads no browser).
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { once } from "node:events";
@@ -8,9 +8,10 @@ import { chromium } from "playwright-core";
 export const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 mkdirSync(ARTIFACTS, { recursive: true });
 
-/** Starts tools/serve.mjs on a free port and resolves to `{url, stop}`. */
-export async function startApp() {
-  const child = spawn(process.execPath, ["tools/serve.mjs", "--port", "0"], {
+/** Starts tools/serve.mjs on a free port (its CSP allowing calls to `connect` origins); resolves to `{url, stop}`. */
+export async function startApp({ connect = [] } = {}) {
+  const args = ["tools/serve.mjs", "--port", "0", ...connect.flatMap((origin) => ["--connect", origin])];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
@@ -30,6 +31,53 @@ export async function startApp() {
       await once(child, "exit");
     },
   };
+}
+
+/**
+ * Starts a source node (demo mode, `demoItems` per new DID) and an empty target node on free ports, both
+ * with the development endpoints, through tools/with-nodes.sh; resolves to
+ * `{source, target, sourceManifest, targetManifest, stop}` (origins and manifest URLs). The nodes live
+ * while the script's stdin is open, so they also stop if the test process dies.
+ */
+export async function startNodes({ demoItems = 600 } = {}) {
+  const child = spawn(
+    "tools/with-nodes.sh",
+    ["--demo-items", String(demoItems), "--", "sh", "-c", 'echo "nodes: $SOURCE_MANIFEST $TARGET_MANIFEST"; exec cat >/dev/null'],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  const [sourceManifest, targetManifest] = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/nodes: (\S+) (\S+)\n/);
+      if (match) resolve([match[1], match[2]]);
+    });
+    child.once("exit", (code) => reject(new Error(`tools/with-nodes.sh exited (${code}) before the nodes were ready`)));
+  });
+  return {
+    source: new URL(sourceManifest).origin,
+    target: new URL(targetManifest).origin,
+    sourceManifest,
+    targetManifest,
+    async stop() {
+      const exited = once(child, "exit");
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/** POSTs JSON to a node's development endpoint (§9 of docs/protocol.md) and returns its answer. */
+export async function devPost(origin, path, body) {
+  const res = await fetch(origin + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
 }
 
 /** Launches headless Chromium with the flags this machine needs. */
@@ -60,3 +108,30 @@ export async function openPage(browser, url) {
   await page.goto(url);
   return { page, problems };
 }
+
+/** Drops a file with this text on the element, as a person dragging it from their desktop does. */
+export async function dropFile(page, selector, name, text) {
+  const transfer = await page.evaluateHandle(([fileName, body]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([body], fileName, { type: "application/json" }));
+    return dt;
+  }, [name, text]);
+  await page.dispatchEvent(selector, "dragover", { dataTransfer: transfer });
+  await page.dispatchEvent(selector, "drop", { dataTransfer: transfer });
+}
+
+/** Clicks what starts a download and saves the file in the artefacts; resolves to `{name, path}`. */
+export async function saveDownload(page, selector, as) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  const path = `${ARTIFACTS}/${as ?? download.suggestedFilename()}`;
+  await download.saveAs(path);
+  return { name: download.suggestedFilename(), path };
+}
+
+/** The cells' text of a table's body rows. */
+export function tableRows(page, selector) {
+  return page.$$eval(`${selector} tbody tr`, (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+}
+
+/** A number as the app prints it ("1,234"). */
+export const num = (text) => Number(String(text).replace(/,/g, ""));
