@@ -13,7 +13,8 @@ SOURCE_PORT ?= 7001
 TARGET_PORT ?= 7002
 DEMO_ITEMS ?= 2000
 
-.PHONY: help setup build build-node-pkg run serve bench test lint test-native test-browser test-node test-e2e clean
+.PHONY: help setup build build-node-pkg run serve bench test lint test-native test-browser test-node test-e2e clean \
+  build-bundler-pkg pack example test-types docs
 
 help:
 	@echo "make run    build the package, start the source node (demo data) on :$(SOURCE_PORT) and the target"
@@ -27,11 +28,32 @@ setup:
 ## The npm package for browsers (release build, wasm-opt optimized) in pkg/, with its size.
 build: setup
 	wasm-pack build --release --target web --out-dir pkg --out-name bundle_vault
+	@node tools/package.mjs pkg web
 	@node tools/size.mjs pkg/bundle_vault_bg.wasm
 
 ## The same package for Node.js (a verifier for node operators) in pkg-node/.
 build-node-pkg: setup
 	wasm-pack build --release --target nodejs --out-dir pkg-node --out-name bundle_vault
+	@node tools/package.mjs pkg-node nodejs
+
+## The same package for bundlers with WebAssembly ES module integration (webpack 5, Vite with a wasm
+## plugin) in pkg-bundler/: no init(), the bundler loads the module.
+build-bundler-pkg: setup
+	wasm-pack build --release --target bundler --out-dir pkg-bundler --out-name bundle_vault
+	@node tools/package.mjs pkg-bundler bundler
+
+## pkg/ as the tarball an app installs before the package is on a registry: target/npm/bundle-vault.tgz.
+pack: build
+	node tools/pack.mjs pkg
+
+## The Vite example (examples/vite-app) built against that tarball into examples/vite-app/dist.
+example: build
+	node tools/example.mjs
+
+## API reference from the doc comments (via pkg/bundle_vault.d.ts) into docs/api/ (HTML, not committed).
+docs: build
+	typedoc --options tools/typedoc.json
+	@printf '# built by make docs\n*\n' > docs/api/.gitignore
 
 run: build
 	HOST=$(HOST) APP_PORT=$(APP_PORT) SOURCE_PORT=$(SOURCE_PORT) TARGET_PORT=$(TARGET_PORT) \
@@ -45,7 +67,7 @@ BENCH_ITEMS ?= 100000
 bench: build
 	tools/with-nodes.sh --demo-items $(BENCH_ITEMS) -- node tools/bench.mjs
 
-test: setup lint test-native test-browser test-node test-e2e
+test: setup lint test-native test-browser test-node test-types test-e2e
 	@echo "make test: every layer passed"
 
 lint:
@@ -64,10 +86,14 @@ test-browser: setup
 test-node: build-node-pkg
 	node --test tests/node/
 
+## The package's TypeScript declarations under tsc --strict: tests/types/good.ts compiles, bad.ts's misuses fail.
+test-types: build
+	node --test tests/types/
+
 ## The release build in headless Chromium: the page of www/ driven by playwright-core.
 test-e2e: build
 	node --test tests/e2e/
 
 clean:
 	cargo clean
-	rm -rf pkg pkg-node .run
+	rm -rf pkg pkg-node pkg-bundler .run
