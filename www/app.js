@@ -1,7 +1,7 @@
 // The bundle-vault app: a vault in this browser (IndexedDB, key sealed with a passphrase), pulling a
 // person's data from a node, showing it, signing it as a bundle, pushing it to another node and
 // deleting it from the source once it is safe. Plain static files; the only servers are the nodes.
-import init, { Vault, verifyBundle, verifyDocument, canonicalize, version } from "/pkg/bundle_vault.js";
+import init, { Vault, verifyBundle, verifyDocument, canonicalize, version } from "./pkg/bundle_vault.js";
 import { explain, meaning, Plain } from "./explain.js";
 
 const $ = (id) => document.getElementById(id);

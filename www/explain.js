@@ -1,5 +1,5 @@
 // Errors as plain sentences: what happened, and what to do about it. Every VaultError code has one.
-import { isVaultError } from "/pkg/bundle_vault.js";
+import { isVaultError } from "./pkg/bundle_vault.js";
 
 const EXPLAIN = {
   INVALID_JSON: "The file or answer is not valid JSON. Check that you chose the right file; if it came from a node, the node sent something broken — try again later.",

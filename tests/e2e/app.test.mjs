@@ -3,7 +3,11 @@
 // verifies bundle files without a vault. (The journey with nodes is in journey*.test.mjs.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { extname, join } from "node:path";
 import { ARTIFACTS, startApp, launchBrowser, openPage } from "./harness.mjs";
 
 let app;
@@ -115,4 +119,38 @@ test("the CSP blocks inline script on the app's origin", async () => {
     return window.__inline;
   });
   assert.equal(ran, false);
+});
+
+test("the app works from a plain static host, in a subfolder, without our server", async () => {
+  // What publishing does: www/ with the built pkg/ copied into it, under some folder of a static host
+  // that knows the .wasm MIME type and sends no CSP of ours.
+  const root = mkdtempSync(join(tmpdir(), "bundle-vault-static-"));
+  cpSync("www", join(root, "vault"), { recursive: true });
+  cpSync("pkg", join(root, "vault", "pkg"), { recursive: true });
+  const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
+  const server = createServer((req, res) => {
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path.endsWith("/")) path += "index.html";
+    try {
+      const body = readFileSync(join(root, path));
+      res.writeHead(200, { "Content-Type": types[extname(path)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    const { page, problems } = await openPage(browser, `http://127.0.0.1:${server.address().port}/vault/`);
+    await page.waitForSelector("#status:has-text('Ready')");
+    assert.equal(await page.inputValue("#source-url"), "http://127.0.0.1:7001");
+    const file = `${ARTIFACTS}/static-not-json.json`;
+    writeFileSync(file, "not json");
+    await page.setInputFiles("#verify-file", file);
+    await page.waitForSelector("#verify-result:has-text('not JSON')");
+    assert.deepEqual(problems, []);
+  } finally {
+    server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -24,7 +24,10 @@ let problems;
 let did;
 let bundlePath;
 
-const shot = (name) => page.screenshot({ path: `${ARTIFACTS}/journey-${name}.png`, fullPage: true });
+/** A screenshot of one step's section (legible), or of the whole page. */
+const shot = (name, section) => (section
+  ? page.locator(section).screenshot({ path: `${ARTIFACTS}/journey-${name}.png` })
+  : page.screenshot({ path: `${ARTIFACTS}/journey-${name}.png`, fullPage: true }));
 const text = (selector) => page.textContent(selector);
 
 /** The footprint table as {"section/collection": [local, remote]}. */
@@ -73,7 +76,7 @@ test("create a vault: a strength hint, then an immediate prompt to download the 
   assert.match(did, /^did:imajin:[1-9A-HJ-NP-Za-km-z]{43,44}$/);
   // The prompt has the focus, so Enter downloads the backup.
   assert.equal(await page.evaluate(() => document.activeElement.id), "backup-download");
-  await shot("1-created");
+  await shot("1-created", "#vault");
 
   const backup = await saveDownload(page, "#backup-download", "journey-key-backup.json");
   const sealed = JSON.parse(readFileSync(backup.path, "utf8"));
@@ -104,7 +107,7 @@ test("pull: one progress bar per service, the report per service", async () => {
   assert.equal(added, DEMO_ITEMS);
   assert.match(await text("#pull-message"), new RegExp(`Pulled from node “source”: ${DEMO_ITEMS} added`));
   assert.equal(await page.isHidden("#pull-error"), true);
-  await shot("2-pulled");
+  await shot("2-pulled", "#pull");
 });
 
 test("footprint: a table and a chart, local beside remote, and they are equal", async () => {
@@ -140,7 +143,7 @@ test("browse: sections and items, paged and searchable; the append log with its 
   assert.equal((await tableRows(page, "#browse-table"))[0][0], id);
   await page.click("#browse-table tbody summary");
   assert.match(await text("#browse-table tbody pre"), /"/);
-  await shot("4-browse");
+  await shot("4-browse", "#browse");
   await page.fill("#browse-search", "no such text anywhere");
   assert.equal(await text("#browse-summary"), "No item in chat / messages matches “no such text anywhere”.");
 
@@ -159,6 +162,14 @@ test("browse: sections and items, paged and searchable; the append log with its 
   await page.locator("#log").screenshot({ path: `${ARTIFACTS}/journey-4-log.png` });
 });
 
+test("readable on a narrow window, with the data shown", async () => {
+  await page.setViewportSize({ width: 375, height: 800 });
+  const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scroll <= client, `the page is ${scroll}px wide in a ${client}px window`);
+  await shot("4-narrow");
+  await page.setViewportSize({ width: 1280, height: 720 });
+});
+
 test("sign & download: the file is a bundle any verifier accepts", async () => {
   const file = await saveDownload(page, "#sign-download", "journey-bundle.json");
   bundlePath = file.path;
@@ -172,7 +183,7 @@ test("sign & download: the file is a bundle any verifier accepts", async () => {
   assert.equal(items, DEMO_ITEMS);
   assert.equal(bundle.log.length, DEMO_ITEMS);
   assert.match(await text("#sign-result"), new RegExp(`^Signed ${DEMO_ITEMS} items .* and downloaded ${file.name}`));
-  await shot("5-signed");
+  await shot("5-signed", "#sign");
 });
 
 test("verify: the downloaded file, dropped on the page, verifies", async () => {
@@ -209,7 +220,7 @@ test("push to the target node: progress, the verified receipt and continuity", a
   // The receipt entered the log.
   await page.waitForFunction((n) => document.querySelector("#log-status").textContent.includes(`${n} entries`), DEMO_ITEMS + 1);
   assert.equal((await tableRows(page, "#log-table")).at(-1)[3], "receipt.transfer");
-  await shot("8-pushed");
+  await shot("8-pushed", "#push");
 });
 
 test("delete from the source: the review, an explicit confirmation, the receipts", async () => {
@@ -223,7 +234,7 @@ test("delete from the source: the review, an explicit confirmation, the receipts
   // Nothing happens before the box is ticked.
   assert.equal(await page.isDisabled("#delete-start"), true);
   await page.check("#delete-understand");
-  await shot("9-delete-review");
+  await shot("9-delete-review", "#delete");
   await page.click("#delete-start");
   await page.waitForSelector("#delete-report", { state: "visible" });
   const receipts = await tableRows(page, "#delete-report");
@@ -243,7 +254,7 @@ test("delete from the source: the review, an explicit confirmation, the receipts
     assert.ok(l >= 0);
   }
   assert.match(await text("#footprint-summary"), new RegExp(`^Your vault holds ${DEMO_ITEMS} items`));
-  await shot("10-deleted");
+  await shot("10-deleted", "#delete");
 });
 
 test("reload, unlock: the data is still there", async () => {
