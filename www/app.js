@@ -352,6 +352,7 @@ async function pull(event) {
         const r = rows.get(service) ?? rows.set(service, progressRow(service, items)).get(service);
         r.bar.max = Math.max(r.total, items, 1);
         r.bar.value = phase === "done" ? r.bar.max : items;
+        Object.assign(r, { items, received, done });
         r.rowEl.classList.toggle("failed", phase === "error");
         r.text.textContent = `${PHASES[phase] ?? phase}: ${fmt(items)} items, ${bytes(received)}`;
         if (done && phase !== "error") r.text.textContent = `done: ${fmt(items)} items, ${bytes(received)}`;
@@ -360,7 +361,11 @@ async function pull(event) {
     showPullReport(report);
   } catch (error) {
     if (error?.code === "ABORTED" || controller.signal.aborted) {
-      for (const r of rows.values()) if (r.bar.value < r.bar.max) r.text.textContent = `cancelled: ${r.text.textContent}`;
+      for (const r of rows.values()) {
+        if (r.done && !r.rowEl.classList.contains("failed")) continue;
+        r.rowEl.classList.remove("failed");
+        r.text.textContent = `cancelled: ${fmt(r.items ?? 0)} items, ${bytes(r.received ?? 0)}`;
+      }
       $("pull-message").textContent = "Pull cancelled. What had arrived is kept; Pull again continues where it stopped.";
       say("Pull cancelled.");
     } else {
