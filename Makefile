@@ -90,8 +90,9 @@ test-node: build-node-pkg
 test-types: build
 	node --test tests/types/
 
-## The release build in headless Chromium: the page of www/ driven by playwright-core.
-test-e2e: build
+## The release build in headless Chromium: the page of www/ driven by playwright-core; the Vite example
+## (examples/vite-app) built from the npm pack tarball; the three package builds (web, bundler, nodejs).
+test-e2e: build build-bundler-pkg build-node-pkg
 	node --test tests/e2e/
 
 clean:
