@@ -1,7 +1,9 @@
 // The bundle-vault app: a vault in this browser (IndexedDB, key sealed with a passphrase), pulling a
 // person's data from a node, showing it, signing it as a bundle, pushing it to another node and
 // deleting it from the source once it is safe. Plain static files; the only servers are the nodes.
-import init, { Vault, verifyBundle, verifyDocument, canonicalize, version } from "./pkg/bundle_vault.js";
+import init, {
+  Vault, verifyBundle, verifyDocument, canonicalize, version, publicKeyFromDid, didFromPublicKey,
+} from "./pkg/bundle_vault.js";
 import { explain, meaning, Plain } from "./explain.js";
 
 const $ = (id) => document.getElementById(id);
@@ -163,6 +165,7 @@ function render() {
   if (hasKey) {
     $("locked-did").textContent = vault.did;
     $("did").textContent = vault.did;
+    $("did-key").textContent = didFromPublicKey(publicKeyFromDid(vault.did), "key");
   }
   const persisted = vault?.persisted;
   $("persisted").textContent = persisted === true
@@ -917,7 +920,7 @@ function wire() {
     button.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText($(button.dataset.copy).textContent);
-        say("Copied.");
+        say(`Copied ${$(button.dataset.copy).textContent}`);
       } catch {
         say("The browser refused clipboard access; select the text and copy it by hand.");
       }

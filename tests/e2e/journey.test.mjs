@@ -74,6 +74,9 @@ test("create a vault: a strength hint, then an immediate prompt to download the 
   await page.waitForSelector("#backup-prompt", { state: "visible" });
   did = await text("#did");
   assert.match(did, /^did:imajin:[1-9A-HJ-NP-Za-km-z]{43,44}$/);
+  const didKey = await text("#did-key");
+  assert.match(didKey, /^did:key:z6Mk/);
+  assert.deepEqual(pkg.publicKeyFromDid(didKey), pkg.publicKeyFromDid(did));
   // The prompt has the focus, so Enter downloads the backup.
   assert.equal(await page.evaluate(() => document.activeElement.id), "backup-download");
   await shot("1-created", "#vault");
@@ -86,6 +89,13 @@ test("create a vault: a strength hint, then an immediate prompt to download the 
   assert.ok(!readFileSync(backup.path, "utf8").includes(PASSPHRASE));
   await page.waitForSelector("#backup-prompt", { state: "hidden" });
   assert.match(await text("#status"), /Key backup downloaded/);
+  // The copy buttons put the DIDs on the clipboard.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(app.url).origin });
+  await page.click("button[data-copy=did]");
+  assert.equal(await text("#status"), `Copied ${did}`);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), did);
+  await page.click("button[data-copy=did-key]");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), didKey);
   assert.equal(await page.isDisabled("#pull-start"), false);
 });
 
