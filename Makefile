@@ -14,13 +14,14 @@ TARGET_PORT ?= 7002
 DEMO_ITEMS ?= 2000
 
 .PHONY: help setup build build-node-pkg run serve bench test lint test-native test-browser test-node test-e2e clean \
-  build-bundler-pkg pack example test-types docs
+  build-bundler-pkg pack example test-types docs fuzz test-fuzz
 
 help:
 	@echo "make run    build the package, start the source node (demo data) on :$(SOURCE_PORT) and the target"
 	@echo "            node on :$(TARGET_PORT), and serve the app on http://$(HOST):$(APP_PORT)"
 	@echo "make test   every test layer: lint, native, browser (wasm-pack), Node package, end to end"
 	@echo "make bench  the vault's figures against a local node (BENCH_ITEMS=100000)"
+	@echo "make fuzz   fuzz the core, each target for FUZZ_SECONDS (60) seconds (docs/security.md)"
 
 setup:
 	@tools/setup.sh
@@ -67,7 +68,7 @@ BENCH_ITEMS ?= 100000
 bench: build
 	tools/with-nodes.sh --demo-items $(BENCH_ITEMS) -- node tools/bench.mjs
 
-test: setup lint test-native test-browser test-node test-types test-e2e
+test: setup lint test-native test-fuzz test-browser test-node test-types test-e2e
 	@echo "make test: every layer passed"
 
 lint:
@@ -77,6 +78,16 @@ lint:
 
 test-native:
 	cargo test --workspace
+
+## Fuzzing the core with cargo-fuzz (libFuzzer): each target of fuzz/ for FUZZ_SECONDS, executions
+## printed; crashes fail it (tools/fuzz.sh). `make test` runs a smoke run of FUZZ_SMOKE_SECONDS each.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
+test-fuzz:
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) tools/fuzz.sh
 
 ## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues),
 ## against two reference nodes on free loopback ports (see tools/with-nodes.sh).
