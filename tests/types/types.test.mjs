@@ -1,6 +1,6 @@
 // The package's TypeScript declarations (pkg/bundle_vault.d.ts, from `make build`) under `tsc --strict`:
-// good.ts, which uses the whole API, compiles; every misuse in bad.ts is an error at its own line;
-// and no public declaration is `any`.
+// good.ts, which uses the whole API, compiles; every misuse in bad.ts is an error at its own line; the
+// README's Vite example compiles; and no public declaration is `any`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -17,6 +17,8 @@ function check(file, text) {
   const path = `${here}${file}`;
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile;
+  const exists = host.fileExists;
+  host.fileExists = (name) => (text !== undefined && name === path) || exists(name);
   host.getSourceFile = (name, language, ...rest) =>
     text !== undefined && name === path ? ts.createSourceFile(name, text, language) : read(name, language, ...rest);
   const program = ts.createProgram([path], options, host);
@@ -46,6 +48,14 @@ test("each misuse in bad.ts is a compile error, and only those lines fail", () =
   assert.ok(expected.length >= 25, `bad.ts lists ${expected.length} misuses`);
   const failed = [...new Set(check("bad.ts", stripped.join("\n")).map((d) => d.slice(0, d.indexOf(": "))))];
   assert.deepEqual(failed, expected);
+});
+
+test("the README's Vite example type-checks", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const block = readme.match(/Pull, sign and push[^\n]*\n\s*```ts\n([\s\S]*?)\n\s*```/)?.[1];
+  assert.ok(block, "README has the Vite example");
+  const code = block.replace(/^ {3}/gm, "");
+  assert.deepEqual(check("readme-example.ts", `declare const passphrase: string;\n${code}\nexport {};\n`), []);
 });
 
 test("no public declaration of the package is `any`", () => {
