@@ -12,3 +12,4 @@ mod demo;
 mod faults;
 mod incremental;
 mod persistence;
+mod security;

@@ -1,0 +1,216 @@
+//! Security properties of the node that the other files leave open: a delete request stays spent
+//! across a restart and a new login, tokens and challenges are worth nothing on another node, a
+//! challenge gives one token however many callers race for it, tokens are kept only as hashes and never
+//! echoed, and the unauthenticated development endpoints do not exist unless asked for.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::cycle::delete_request;
+
+#[test]
+fn a_delete_request_stays_spent_across_a_restart_and_a_new_login() {
+    let mut node = TestNode::start("source", |c| c.demo_items = 20);
+    let user = keypair(41);
+    let did = user.did();
+    let client = node.client();
+    let token = client.login(&user);
+    let request = delete_request(&user, "chat", "source");
+    client
+        .post_json("/services/chat/delete", Some(&token), &request)
+        .ok();
+
+    node.restart();
+    let client = node.client();
+    let token = client.login(&user);
+    // New data arrives for the DID; the old request, replayed, must not delete it.
+    let (_, bytes) = signed_bundle(
+        &user,
+        json!({"chat": {"messages": [
+            {"id": "msg_after", "updated_at": "2026-03-09T16:45:00.000Z", "data": {"content": "kept"}}
+        ]}}),
+    );
+    upload(&client, &token, &did, &bytes).ok();
+    assert_eq!(client.count(&token, "chat", &did)["messages"], 1);
+    client
+        .post_json("/services/chat/delete", Some(&token), &request)
+        .err(409, "REPLAY");
+    assert_eq!(client.count(&token, "chat", &did)["messages"], 1);
+}
+
+#[test]
+fn tokens_and_challenges_are_worth_nothing_on_another_node() {
+    let source = TestNode::start("source", |c| c.demo_items = 5);
+    let target = TestNode::start("target", |_| {});
+    let (a, b) = (source.client(), target.client());
+    let user = keypair(42);
+    let did = user.did();
+
+    let token = a.login(&user);
+    a.get(
+        &format!("/services/chat/count?did={}", encode(&did)),
+        Some(&token),
+    )
+    .ok();
+    b.get(
+        &format!("/services/chat/count?did={}", encode(&did)),
+        Some(&token),
+    )
+    .err(401, "AUTH_FAILED");
+
+    // A challenge issued by the source, correctly signed, presented to the target.
+    let challenge = a
+        .post_json("/auth/challenge", None, &json!({"did": did}))
+        .ok();
+    let signature = hex::encode(user.sign(challenge["challenge"].as_str().unwrap().as_bytes()));
+    let verify =
+        json!({"challengeId": challenge["challengeId"], "did": did, "signature": signature});
+    b.post_json("/auth/verify", None, &verify)
+        .err(401, "AUTH_FAILED");
+    // It is still good where it was issued (the target's refusal did not touch the source).
+    assert!(a.post_json("/auth/verify", None, &verify).ok()["token"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("tok_")));
+}
+
+#[test]
+fn a_challenge_gives_one_token_however_many_callers_race_for_it() {
+    let node = TestNode::start("source", |_| {});
+    let client = node.client();
+    let user = keypair(43);
+    let did = user.did();
+    for _ in 0..3 {
+        let challenge = client
+            .post_json("/auth/challenge", None, &json!({"did": did}))
+            .ok();
+        let signature = hex::encode(user.sign(challenge["challenge"].as_str().unwrap().as_bytes()));
+        let verify =
+            json!({"challengeId": challenge["challengeId"], "did": did, "signature": signature});
+        let barrier = std::sync::Barrier::new(8);
+        let replies: Vec<Reply> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let client = node.client();
+                        barrier.wait();
+                        client.post_json("/auth/verify", None, &verify)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners = replies.iter().filter(|r| r.status == 200).count();
+        assert_eq!(winners, 1, "{replies:?}");
+        for reply in replies.iter().filter(|r| r.status != 200) {
+            reply.err(401, "AUTH_FAILED");
+        }
+    }
+}
+
+#[test]
+fn tokens_are_stored_hashed_and_never_echoed() {
+    let mut node = TestNode::start("source", |c| c.demo_items = 5);
+    let client = node.client();
+    let user = keypair(44);
+    let did = user.did();
+    let token = client.login(&user);
+    let count = format!("/services/chat/count?did={}", encode(&did));
+    client.get(&count, Some(&token)).ok();
+
+    // Refusals name the problem, not the presented token.
+    let unknown = format!("tok_{}", "ab".repeat(32));
+    for (presented, code) in [
+        (unknown.as_str(), "AUTH_FAILED"),
+        (token.as_str(), "DID_MISMATCH"),
+    ] {
+        let path = if code == "DID_MISMATCH" {
+            format!("/services/chat/count?did={}", encode(&keypair(45).did()))
+        } else {
+            count.clone()
+        };
+        let reply = client.get(&path, Some(presented));
+        reply.err(if code == "DID_MISMATCH" { 403 } else { 401 }, code);
+        assert!(
+            !reply.body.to_string().contains(&presented[4..]),
+            "{reply:?}"
+        );
+    }
+
+    // At rest: no file of the node's data directory holds the token (only its SHA-256).
+    node.node.take().unwrap().stop().unwrap();
+    let secret = &token[4..];
+    let hashed = sha256_hex(token.as_bytes());
+    let (mut files, mut found_hash) = (0, false);
+    for path in files_under(node.dir.path()) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !contains(&bytes, token.as_bytes()) && !contains(&bytes, secret.as_bytes()),
+            "the token is stored in the clear in {}",
+            path.display()
+        );
+        found_hash |= contains(&bytes, hashed.as_bytes());
+        files += 1;
+    }
+    assert!(
+        files > 0 && found_hash,
+        "the scan found the node's database"
+    );
+}
+
+#[test]
+fn development_endpoints_exist_only_when_asked_for() {
+    let user = keypair(46);
+    let did = user.did();
+    let calls = [
+        ("/dev/mutate", json!({"did": did, "fraction": 1.0})),
+        (
+            "/dev/fault",
+            json!({"did": did, "service": "chat", "fault": "http-500"}),
+        ),
+        ("/dev/expire-tokens", json!({"did": did})),
+    ];
+    let plain = TestNode::start("source", |c| c.demo_items = 5);
+    let client = plain.client();
+    let token = client.login(&user);
+    for (path, body) in &calls {
+        // Not even a valid token opens them.
+        let reply = client.post_json(path, Some(&token), body);
+        assert_eq!(reply.status, 404, "{path}: {reply:?}");
+    }
+    assert_eq!(client.get("/dev/fault", None).status, 404);
+    client
+        .get(
+            &format!("/services/chat/count?did={}", encode(&did)),
+            Some(&token),
+        )
+        .ok();
+
+    // With --dev-endpoints they answer, without any token (which is why they are off by default).
+    let dev = TestNode::start("source", |c| c.dev_endpoints = true);
+    let reply = dev
+        .client()
+        .post_json("/dev/expire-tokens", None, &calls[2].1);
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
