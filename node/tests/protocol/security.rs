@@ -1,7 +1,7 @@
 //! Security properties of the node that the other files leave open: a delete request stays spent
 //! across a restart and a new login, tokens and challenges are worth nothing on another node, a
-//! challenge gives one token however many callers race for it, tokens are kept only as hashes and never
-//! echoed, and the unauthenticated development endpoints do not exist unless asked for.
+//! challenge gives one token however many callers race for it, and tokens are kept only as hashes and
+//! never echoed.
 
 use std::path::Path;
 
@@ -157,42 +157,6 @@ fn tokens_are_stored_hashed_and_never_echoed() {
         files > 0 && found_hash,
         "the scan found the node's database"
     );
-}
-
-#[test]
-fn development_endpoints_exist_only_when_asked_for() {
-    let user = keypair(46);
-    let did = user.did();
-    let calls = [
-        ("/dev/mutate", json!({"did": did, "fraction": 1.0})),
-        (
-            "/dev/fault",
-            json!({"did": did, "service": "chat", "fault": "http-500"}),
-        ),
-        ("/dev/expire-tokens", json!({"did": did})),
-    ];
-    let plain = TestNode::start("source", |c| c.demo_items = 5);
-    let client = plain.client();
-    let token = client.login(&user);
-    for (path, body) in &calls {
-        // Not even a valid token opens them.
-        let reply = client.post_json(path, Some(&token), body);
-        assert_eq!(reply.status, 404, "{path}: {reply:?}");
-    }
-    assert_eq!(client.get("/dev/fault", None).status, 404);
-    client
-        .get(
-            &format!("/services/chat/count?did={}", encode(&did)),
-            Some(&token),
-        )
-        .ok();
-
-    // With --dev-endpoints they answer, without any token (which is why they are off by default).
-    let dev = TestNode::start("source", |c| c.dev_endpoints = true);
-    let reply = dev
-        .client()
-        .post_json("/dev/expire-tokens", None, &calls[2].1);
-    assert_eq!(reply.status, 200, "{reply:?}");
 }
 
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
