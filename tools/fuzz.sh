@@ -35,6 +35,7 @@ root=$(pwd)
 logs="$root/fuzz/target/logs"
 mkdir -p "$logs"
 
+bin_dir="$root/fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release"
 say "building the fuzz targets (fuzz/target; the first build takes a few minutes)"
 if ! cargo fuzz build "${FLAGS[@]}" >"$logs/build.log" 2>&1; then
   tail -n 40 "$logs/build.log" >&2
@@ -48,10 +49,14 @@ for target in "${TARGETS[@]}"; do
   mkdir -p "$corpus"
   log="$logs/$target.log"
   say "$target: ${SECONDS_EACH} s"
+  artifacts="$root/fuzz/artifacts/$target"
+  mkdir -p "$artifacts"
   status=0
-  cargo fuzz run "${FLAGS[@]}" "$target" "$corpus" "$root/fuzz/seeds/$target" -- \
-    -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=30 -rss_limit_mb=2048 \
-    -max_len=4096 >"$log" 2>&1 || status=$?
+  # The binary built above, run directly: `cargo fuzz run` would rebuild from a work tree that may
+  # have changed since, and every target should fuzz the same build.
+  "$bin_dir/$target" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=30 \
+    -rss_limit_mb=2048 -max_len=4096 -artifact_prefix="$artifacts/" \
+    "$corpus" "$root/fuzz/seeds/$target" >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
   inputs=$(find "$corpus" -type f | wc -l)
