@@ -9,21 +9,25 @@ use bundle_vault::core::{
 use serde_json::{json, Value};
 
 fn item(collection: &str, id: &str, t: u32, data: Value) -> Incoming {
-    Incoming {
-        collection: collection.into(),
-        id: id.into(),
-        updated_at: format!("2026-01-01T00:00:{t:02}.000Z"),
-        deleted: false,
-        data,
-    }
+    Incoming::new(
+        collection.into(),
+        id.into(),
+        format!("2026-01-01T00:00:{t:02}.000Z"),
+        false,
+        &data,
+    )
+    .unwrap()
 }
 
 fn tombstone(collection: &str, id: &str, t: u32) -> Incoming {
-    Incoming {
-        deleted: true,
-        data: Value::Null,
-        ..item(collection, id, t, Value::Null)
-    }
+    Incoming::new(
+        collection.into(),
+        id.into(),
+        format!("2026-01-01T00:00:{t:02}.000Z"),
+        true,
+        &Value::Null,
+    )
+    .unwrap()
 }
 
 /// Stores written as the IndexedDB layer would: (number, heads, bodies, log) per non-empty commit.
@@ -62,7 +66,104 @@ fn bundle_text(store: &Store, written: &Written) -> String {
                 .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
         )
         .unwrap();
-    canonical::to_canonical_string(&bundle.to_value().unwrap()).unwrap()
+    let general = canonical::to_canonical_string(&bundle.to_value().unwrap()).unwrap();
+    // The fast assembly writes the same bytes straight from the records.
+    let fast = store
+        .assemble_text(
+            "did:imajin:x",
+            "vault",
+            "2026-03-09T16:45:00Z",
+            &store.chain().commitment(),
+            written
+                .0
+                .iter()
+                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+        )
+        .unwrap();
+    assert_eq!(fast.text, general);
+    assert!(fast.text[fast.sections_at..].starts_with(",\"sections\":"));
+    assert_eq!(
+        fast.counts,
+        bundle_vault::core::rights::bundle_counts(&bundle.sections)
+    );
+    general
+}
+
+#[test]
+fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
+    let mut store = Store::new();
+    let mut written = Written::default();
+    merge_page(
+        &mut store,
+        &mut written,
+        "chat",
+        vec![
+            item(
+                "messages",
+                "m\"2",
+                1,
+                json!({"f": 1.5, "big": 1e21, "\u{e000}": 1, "\u{1f600}": [2]}),
+            ),
+            item("messages", "m1", 1, json!({"text": "Ça \u{1} marche"})),
+        ],
+    );
+    // A bodies record written by an older version: serde_json's form, not canonical for floats.
+    let (n, h, _, l) = written.0.pop().unwrap();
+    let old_bodies = r#"[{"big":1e21,"f":1.50,"😀":[2],"":1},{"text":"Ça \u0001 marche"}]"#;
+    written.0.push((n, h, old_bodies.to_owned(), l));
+    let text = bundle_text(&store, &written);
+    assert!(text.contains(r#""big":1e+21"#), "{text}");
+
+    let key = bundle_vault::core::keys::Keypair::from_seed(&[5; 32]);
+    let did = key.did();
+    let bundle = store
+        .assemble(
+            &did,
+            "vault",
+            "2026-03-09T16:45:00Z",
+            written
+                .0
+                .iter()
+                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+        )
+        .unwrap();
+    let general =
+        canonical::to_canonical_string(&bundle.sign(&key, "2026-03-09T16:45:00Z").unwrap())
+            .unwrap();
+    let unsigned = store
+        .assemble_text(
+            &did,
+            "vault",
+            "2026-03-09T16:45:00Z",
+            &store.chain().commitment(),
+            written
+                .0
+                .iter()
+                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+        )
+        .unwrap();
+    let fast = bundle_vault::core::bundle::sign_text(
+        &unsigned.text,
+        unsigned.sections_at,
+        &did,
+        &key,
+        "2026-03-09T16:45:00Z",
+    )
+    .unwrap();
+    assert_eq!(fast, general);
+    let other = bundle_vault::core::keys::Keypair::from_seed(&[6; 32]);
+    assert_eq!(
+        bundle_vault::core::bundle::sign_text(
+            &unsigned.text,
+            unsigned.sections_at,
+            &did,
+            &other,
+            "2026-03-09T16:45:00Z"
+        )
+        .unwrap_err()
+        .code(),
+        "DID_MISMATCH"
+    );
 }
 
 fn pages() -> Vec<(&'static str, Vec<Incoming>)> {

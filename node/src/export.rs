@@ -6,7 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bundle_vault::core::export::{ExportItem, ExportPage, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use bundle_vault::core::export::{
+    signed_page_text, ExportItem, ExportPage, StoredItemText, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
+};
 use serde_json::{json, Value};
 
 use crate::auth::{authenticate, require_same_did};
@@ -96,22 +98,39 @@ pub async fn export(
             // Nothing more matches up to `current`, so the next call may start there.
             _ => current,
         };
-        let page = ExportPage {
-            did,
-            service: service.name.clone(),
-            section: service.name,
-            items: rows
-                .into_iter()
-                .map(to_export_item)
-                .collect::<ApiResult<_>>()?,
-            cursor: encode_cursor(&state_for_sign.cursor_tag, cursor_seq),
-            done: !more,
-        };
+        let cursor = encode_cursor(&state_for_sign.cursor_tag, cursor_seq);
         if let Some(page_fault) = page_fault {
+            let page = ExportPage {
+                did,
+                service: service.name.clone(),
+                section: service.name,
+                items: rows
+                    .into_iter()
+                    .map(to_export_item)
+                    .collect::<ApiResult<_>>()?,
+                cursor,
+                done: !more,
+            };
             return fault::render_page(page_fault, page, &state_for_sign, asked.as_deref());
         }
-        let signed = page.sign(&state_for_sign.key, &clock::now_timestamp())?;
-        serde_json::to_vec(&signed).map_err(|e| ApiError::internal(e.to_string()))
+        // The stored data is canonical text: the page is written around it, unparsed.
+        let text = signed_page_text(
+            &did,
+            &service.name,
+            &service.name,
+            rows.iter().map(|row| StoredItemText {
+                collection: &row.collection,
+                id: &row.id,
+                updated_at: &row.updated_at,
+                deleted: row.deleted,
+                data: row.data.as_deref(),
+            }),
+            &cursor,
+            !more,
+            &state_for_sign.key,
+            &clock::now_timestamp(),
+        )?;
+        Ok(text.into_bytes())
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;

@@ -14,6 +14,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use sha2::{Digest, Sha256};
+
+use super::canonical;
 use super::did::{self, DidKey};
 use super::error::{excerpt, Error, Result};
 use super::keys::Keypair;
@@ -152,6 +155,45 @@ impl Bundle {
         check_binding(&self.did, &keypair.public_key())?;
         proof::sign(self.to_value()?, keypair, created)
     }
+}
+
+/// Signs a bundle given as RFC 8785 text (see [`Store::assemble_text`](super::store::Store::assemble_text))
+/// with the owner's key, which must be the one `did` names: the proof member is put in at
+/// `sections_at`, where RFC 8785 order puts it. The same bytes as the RFC 8785 form of [`Bundle::sign`].
+pub fn sign_text(
+    text: &str,
+    sections_at: usize,
+    did: &str,
+    keypair: &Keypair,
+    created: &str,
+) -> Result<String> {
+    let document_hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    sign_text_hashed(text, sections_at, did, keypair, created, &document_hash)
+}
+
+/// [`sign_text`], given the SHA-256 of `text` (which the caller may compute where hashing is fastest).
+pub fn sign_text_hashed(
+    text: &str,
+    sections_at: usize,
+    did: &str,
+    keypair: &Keypair,
+    created: &str,
+    document_hash: &[u8; 32],
+) -> Result<String> {
+    check_binding(did, &keypair.public_key())?;
+    if !text.is_char_boundary(sections_at) || !text[sections_at..].starts_with(",\"sections\":") {
+        return Err(Error::InvalidArgument(
+            "the bundle text has no sections member where it was said to be".into(),
+        ));
+    }
+    let proof = proof::sign_prehashed(document_hash, keypair, created)?;
+    let proof_text = canonical::to_canonical_string(&Value::Object(proof))?;
+    let mut out = String::with_capacity(text.len() + proof_text.len() + 16);
+    out.push_str(&text[..sections_at]);
+    out.push_str(",\"proof\":");
+    out.push_str(&proof_text);
+    out.push_str(&text[sections_at..]);
+    Ok(out)
 }
 
 /// What a successful bundle verification established.

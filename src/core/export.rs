@@ -9,16 +9,22 @@
 //! `updated_at` is always UTC with milliseconds in the fixed form `YYYY-MM-DDTHH:MM:SS.sssZ`, so that
 //! string order is time order ([`check_timestamp`], [`format_timestamp`], [`parse_timestamp`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::canonical;
+use super::canonical_text;
 use super::did;
 use super::error::{excerpt, Error, Result};
 use super::keys::Keypair;
 use super::proof;
 use super::receipt;
+use super::store::Incoming;
 
 /// Items per page when the client names no limit.
 pub const DEFAULT_PAGE_LIMIT: usize = 1000;
@@ -136,15 +142,296 @@ impl ExportItem {
     }
 }
 
-impl From<ExportItem> for super::store::Incoming {
-    fn from(item: ExportItem) -> Self {
-        super::store::Incoming {
-            collection: item.collection,
-            id: item.id,
-            updated_at: item.updated_at,
-            deleted: item.deleted,
-            data: item.data,
+impl TryFrom<ExportItem> for Incoming {
+    type Error = Error;
+    fn try_from(item: ExportItem) -> Result<Self> {
+        Incoming::new(
+            item.collection,
+            item.id,
+            item.updated_at,
+            item.deleted,
+            &item.data,
+        )
+    }
+}
+
+/// A page whose shape and node proof were checked, its items ready to merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPage {
+    /// The DID whose data this is.
+    pub did: String,
+    /// The service that exported it.
+    pub service: String,
+    /// The bundle section the items belong to.
+    pub section: String,
+    /// The items, in the node's change order, their data canonical and hashed.
+    pub items: Vec<Incoming>,
+    /// Opaque position after this page.
+    pub cursor: String,
+    /// Whether this is the last page for now.
+    pub done: bool,
+}
+
+impl VerifiedPage {
+    /// Reads a page from its JSON text and verifies its proof by the node key `node_did`: the same
+    /// checks and the same errors as [`canonical::parse`] then [`ExportPage::verify`].
+    ///
+    /// A page in canonical form (as the reference node sends them) takes a fast path that builds no
+    /// value tree: the proof is checked over the text with its `proof` member cut out, and each item's
+    /// data is kept as the slice of text it is. Anything that path does not accept at once goes the
+    /// general way, which gives the precise error.
+    pub fn read(text: &str, node_did: &str) -> Result<Self> {
+        if let Some(prepared) = PreparedPage::new(text) {
+            let (before, after) = prepared.unsigned();
+            let mut hasher = Sha256::new();
+            hasher.update(before);
+            hasher.update(after);
+            if let Some(page) = prepared.finish(node_did, &hasher.finalize().into()) {
+                return Ok(page);
+            }
         }
+        Self::read_general(text, node_did)
+    }
+
+    /// [`VerifiedPage::read`] without the fast path: strict parse, shape, proof, then each item
+    /// canonicalized and hashed. Gives every error's precise code.
+    pub fn read_general(text: &str, node_did: &str) -> Result<Self> {
+        let value = canonical::parse(text)?;
+        let page = ExportPage::verify(&value, node_did)?;
+        Ok(VerifiedPage {
+            did: page.did,
+            service: page.service,
+            section: page.section,
+            items: page
+                .items
+                .into_iter()
+                .map(Incoming::try_from)
+                .collect::<Result<_>>()?,
+            cursor: page.cursor,
+            done: page.done,
+        })
+    }
+}
+
+/// One item of a page as a node stores it: its data as canonical text (`None` for a tombstone).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredItemText<'a> {
+    /// Collection within the section.
+    pub collection: &'a str,
+    /// Item id.
+    pub id: &'a str,
+    /// Protocol timestamp of this version.
+    pub updated_at: &'a str,
+    /// Tombstone?
+    pub deleted: bool,
+    /// RFC 8785 text of the data (`None` for a tombstone).
+    pub data: Option<&'a str>,
+}
+
+/// The canonical text of an export page signed by `node_key`, written around the items' stored data
+/// text without parsing it: the same bytes as the RFC 8785 form of [`ExportPage::sign`]'s answer. Data
+/// text that is not canonical is canonicalized (and refused if it is not valid, safe JSON).
+#[allow(clippy::too_many_arguments)]
+pub fn signed_page_text<'a>(
+    did: &str,
+    service: &str,
+    section: &str,
+    items: impl IntoIterator<Item = StoredItemText<'a>>,
+    cursor: &str,
+    done: bool,
+    node_key: &Keypair,
+    created: &str,
+) -> Result<String> {
+    fn string(out: &mut String, text: &str) -> Result<()> {
+        let quoted = serde_json::to_string(text).map_err(|e| Error::InvalidJson(e.to_string()))?;
+        out.push_str(&quoted);
+        Ok(())
+    }
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("{\"cursor\":");
+    string(&mut out, cursor)?;
+    out.push_str(",\"did\":");
+    string(&mut out, did)?;
+    out.push_str(if done {
+        ",\"done\":true,\"items\":["
+    } else {
+        ",\"done\":false,\"items\":["
+    });
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"collection\":");
+        string(&mut out, item.collection)?;
+        out.push_str(",\"data\":");
+        match (item.deleted, item.data) {
+            (false, Some(data)) if canonical_text::is_canonical(data, MAX_DATA_DEPTH) => {
+                out.push_str(data)
+            }
+            (false, Some(data)) => {
+                let value = canonical::parse(data)?;
+                canonical::check_depth(&value, MAX_DATA_DEPTH)?;
+                out.push_str(&canonical::to_canonical_string(&value)?);
+            }
+            (false, None) => {
+                return Err(malformed(format!(
+                    "live item {} has no data",
+                    excerpt(item.id)
+                )))
+            }
+            (true, _) => out.push_str("null,\"deleted\":true"),
+        }
+        out.push_str(",\"id\":");
+        string(&mut out, item.id)?;
+        out.push_str(",\"updated_at\":");
+        string(&mut out, item.updated_at)?;
+        out.push('}');
+    }
+    out.push(']');
+    let rest_start = out.len();
+    out.push_str(",\"section\":");
+    string(&mut out, section)?;
+    out.push_str(",\"service\":");
+    string(&mut out, service)?;
+    out.push('}');
+    let document_hash: [u8; 32] = Sha256::digest(out.as_bytes()).into();
+    let proof = proof::sign_prehashed(&document_hash, node_key, created)?;
+    let proof_text = canonical::to_canonical_string(&Value::Object(proof))?;
+    out.insert_str(rest_start, &format!(",\"proof\":{proof_text}"));
+    Ok(out)
+}
+
+/// An export page as text, borrowed: the fast path of [`VerifiedPage::read`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPage<'a> {
+    #[serde(borrow)]
+    cursor: Cow<'a, str>,
+    #[serde(borrow)]
+    did: Cow<'a, str>,
+    done: bool,
+    #[serde(borrow)]
+    items: Vec<RawItem<'a>>,
+    #[serde(borrow)]
+    proof: &'a RawValue,
+    #[serde(borrow)]
+    section: Cow<'a, str>,
+    #[serde(borrow)]
+    service: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem<'a> {
+    #[serde(borrow)]
+    collection: Cow<'a, str>,
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    updated_at: Cow<'a, str>,
+}
+
+/// A page in canonical form whose shape passed every check, waiting for the SHA-256 of its text without
+/// the `proof` member (which the caller may compute where hashing is fastest, e.g. WebCrypto) to verify
+/// the proof. The fast path of [`VerifiedPage::read`]: sound because every slice of canonical text is the
+/// canonical form of what it holds, and the canonical form of the page without its proof is the text
+/// with the `proof` member cut out.
+pub struct PreparedPage<'a> {
+    text: &'a str,
+    page: RawPage<'a>,
+    member_start: usize,
+    proof_end: usize,
+}
+
+impl<'a> PreparedPage<'a> {
+    /// The page, when `text` is canonical and its shape passes every check at once; `None` sends the
+    /// caller the general way ([`VerifiedPage::read_general`]).
+    pub fn new(text: &'a str) -> Option<Self> {
+        // Page, items, item: three levels above the data.
+        let depth = canonical_text::canonical_depth(text, canonical::MAX_DEPTH)?;
+        if depth > 3 + MAX_DATA_DEPTH {
+            return None;
+        }
+        let page: RawPage<'a> = serde_json::from_str(text).ok()?;
+        did::decode(&page.did).ok()?;
+        if !is_portable_name(&page.service)
+            || !is_portable_name(&page.section)
+            || page.cursor.is_empty()
+            || page.cursor.len() > MAX_CURSOR_LEN
+            || page.items.len() > MAX_PAGE_LIMIT
+        {
+            return None;
+        }
+        let mut seen = HashSet::with_capacity(page.items.len());
+        for item in &page.items {
+            let null = item.data.get() == "null";
+            if !is_portable_name(&item.collection)
+                || check_item_id(&item.id).is_err()
+                || check_timestamp(&item.updated_at).is_err()
+                || item.deleted != null
+                || !seen.insert((&*item.collection, &*item.id))
+            {
+                return None;
+            }
+        }
+        // The proof member: `,"proof":` then the proof object (never first: `cursor` sorts first).
+        let proof_text = page.proof.get();
+        let at = (proof_text.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        const MEMBER: &str = ",\"proof\":";
+        let member_start = at.checked_sub(MEMBER.len())?;
+        if text.get(member_start..at)? != MEMBER {
+            return None;
+        }
+        Some(PreparedPage {
+            text,
+            page,
+            member_start,
+            proof_end: at + proof_text.len(),
+        })
+    }
+
+    /// The page's text before and after its `proof` member: hashed one after the other, the document
+    /// hash the proof signs.
+    pub fn unsigned(&self) -> (&'a str, &'a str) {
+        (
+            &self.text[..self.member_start],
+            &self.text[self.proof_end..],
+        )
+    }
+
+    /// The verified page, given the SHA-256 of [`PreparedPage::unsigned`]; `None` when the proof does
+    /// not verify by the key of `node_did` (the general way then gives the precise error).
+    pub fn finish(self, node_did: &str, document_hash: &[u8; 32]) -> Option<VerifiedPage> {
+        let page = self.page;
+        let proof: Value = serde_json::from_str(page.proof.get()).ok()?;
+        let verified = proof::verify_prehashed(proof.as_object()?, document_hash).ok()?;
+        if verified.public_key != did::public_key(node_did).ok()? {
+            return None;
+        }
+        Some(VerifiedPage {
+            did: page.did.into_owned(),
+            service: page.service.into_owned(),
+            section: page.section.into_owned(),
+            items: page
+                .items
+                .into_iter()
+                .map(|item| {
+                    Incoming::from_canonical(
+                        item.collection.into_owned(),
+                        item.id.into_owned(),
+                        item.updated_at.into_owned(),
+                        item.deleted,
+                        item.data.get().to_owned(),
+                    )
+                })
+                .collect(),
+            cursor: page.cursor.into_owned(),
+            done: page.done,
+        })
     }
 }
 
@@ -778,5 +1065,192 @@ mod tests {
         check_portable_keys(&json!({"a": [{"b_c": {"d": 1}}], "e": "Ö"})).unwrap();
         assert!(check_portable_keys(&json!({"a": [{"sha256": 1}]})).is_err());
         assert!(check_portable_keys(&json!([{"camelCase": 1}])).is_err());
+    }
+}
+
+/// The fast paths give exactly what the general ones give.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::unwrap_used)]
+mod fast_paths {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const T: &str = "2026-03-09T16:45:00.123Z";
+
+    fn node() -> Keypair {
+        Keypair::from_seed(&[2; 32])
+    }
+
+    fn general(text: &str, node_did: &str) -> Result<VerifiedPage> {
+        VerifiedPage::read_general(text, node_did)
+    }
+
+    /// The fast path alone, hashing as [`VerifiedPage::read`] does.
+    fn fast_page(text: &str, node_did: &str) -> Option<VerifiedPage> {
+        let prepared = PreparedPage::new(text)?;
+        let (before, after) = prepared.unsigned();
+        let hash: [u8; 32] = Sha256::digest(format!("{before}{after}")).into();
+        prepared.finish(node_did, &hash)
+    }
+
+    fn same(text: &str, node_did: &str) {
+        let fast = VerifiedPage::read(text, node_did);
+        let slow = general(text, node_did);
+        match (&fast, &slow) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "{a} / {b}"),
+            _ => panic!("fast {fast:?} but general {slow:?} for {text}"),
+        }
+    }
+
+    fn item_strategy() -> impl Strategy<Value = ExportItem> {
+        let data = prop_oneof![
+            Just(json!({"content": "hi", "n": 3})),
+            Just(json!({"context": "ctx_1", "price": {"amount": 1250, "currency": "EUR"}})),
+            Just(json!({"text": "Ça \"marche\" 👍\n\u{1}", "ratio": 0.25, "big": 1e21})),
+            Just(json!({"\u{e000}": 1, "\u{1f600}": [true, null, -7]})),
+            Just(json!([1, 2, {"a": "b"}])),
+        ];
+        (
+            "[a-z]{1,8}",
+            "[a-zA-Z0-9_\"\\\\\u{e9}]{1,12}",
+            any::<bool>(),
+            data,
+        )
+            .prop_map(|(collection, id, deleted, data)| ExportItem {
+                collection,
+                id,
+                updated_at: T.into(),
+                deleted,
+                data: if deleted { Value::Null } else { data },
+            })
+    }
+
+    fn signed_text(items: Vec<ExportItem>, done: bool) -> String {
+        let page = ExportPage {
+            did: Keypair::from_seed(&[1; 32]).did(),
+            service: "chat".into(),
+            section: "chat".into(),
+            items,
+            cursor: "c.5".into(),
+            done,
+        };
+        canonical::to_canonical_string(&page.sign(&node(), T).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_canonical_page_takes_the_fast_path() {
+        let items = vec![
+            ExportItem::from_value(
+                &json!({"collection": "messages", "id": "m\"1", "updated_at": T,
+                "data": {"context": "c\u{1}", "content": "Ça marche 👍", "size": 12, "f": 1.5}}),
+            )
+            .unwrap(),
+            ExportItem::from_value(
+                &json!({"collection": "messages", "id": "m2", "updated_at": T,
+                "deleted": true, "data": null}),
+            )
+            .unwrap(),
+        ];
+        let text = signed_text(items, true);
+        let node_did = node().did_key();
+        let fast = fast_page(&text, &node_did).expect("the fast path takes a canonical page");
+        assert_eq!(fast, general(&text, &node_did).unwrap());
+        assert_eq!(fast.items[0].context().as_deref(), Some("c\u{1}"));
+        assert_eq!(fast.items[1].data, "null");
+        // The same page pretty-printed goes the general way, to the same result.
+        let pretty = serde_json::to_string_pretty(&canonical::parse(&text).unwrap()).unwrap();
+        assert!(fast_page(&pretty, &node_did).is_none());
+        assert_eq!(VerifiedPage::read(&pretty, &node_did).unwrap(), fast);
+    }
+
+    #[test]
+    fn the_node_s_page_text_is_the_signed_page() {
+        let node = node();
+        let stored = [
+            ("messages", "m1", false, Some(r#"{"a":1,"b":"x"}"#)),
+            // Not canonical as stored: canonicalized on the way.
+            ("messages", "m2", false, Some(r#"{ "b": 2.50, "a": 1E2 }"#)),
+            ("messages", "m\"3", true, None),
+        ];
+        let text = signed_page_text(
+            "did:imajin:x",
+            "chat",
+            "chat",
+            stored.iter().map(|(c, id, deleted, data)| StoredItemText {
+                collection: c,
+                id,
+                updated_at: T,
+                deleted: *deleted,
+                data: *data,
+            }),
+            "c.5",
+            false,
+            &node,
+            T,
+        )
+        .unwrap();
+        let page = ExportPage {
+            did: "did:imajin:x".into(),
+            service: "chat".into(),
+            section: "chat".into(),
+            items: stored
+                .iter()
+                .map(|(c, id, deleted, data)| ExportItem {
+                    collection: (*c).into(),
+                    id: (*id).into(),
+                    updated_at: T.into(),
+                    deleted: *deleted,
+                    data: data.map_or(Value::Null, |d| canonical::parse(d).unwrap()),
+                })
+                .collect(),
+            cursor: "c.5".into(),
+            done: false,
+        };
+        let expected = canonical::to_canonical_string(&page.sign(&node, T).unwrap()).unwrap();
+        assert_eq!(text, expected);
+        assert!(canonical_text::is_canonical(&text, canonical::MAX_DEPTH));
+        assert!(signed_page_text(
+            "did:imajin:x",
+            "chat",
+            "chat",
+            [StoredItemText {
+                collection: "messages",
+                id: "m",
+                updated_at: T,
+                deleted: false,
+                data: Some("{\"a\":"),
+            }],
+            "c.5",
+            false,
+            &node,
+            T,
+        )
+        .is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn fast_and_general_agree(
+            items in prop::collection::vec(item_strategy(), 0..6),
+            done in any::<bool>(),
+            cut in 0usize..4000,
+            insert in prop_oneof![Just(""), Just(" "), Just("1"), Just("\""), Just(","), Just("x")],
+            wrong_key in any::<bool>(),
+        ) {
+            let text = signed_text(items, done);
+            let node_did = if wrong_key {
+                Keypair::from_seed(&[3; 32]).did_key()
+            } else {
+                node().did_key()
+            };
+            same(&text, &node_did);
+            let mut at = cut.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            same(&format!("{}{}{}", &text[..at], insert, &text[at..]), &node_did);
+        }
     }
 }

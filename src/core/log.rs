@@ -40,11 +40,68 @@ pub struct LogEntry {
 impl LogEntry {
     /// The entry's hash: lowercase hex SHA-256 of its canonical JSON.
     pub fn hash(&self) -> Result<String> {
-        let value = serde_json::to_value(self).map_err(|e| Error::InvalidJson(e.to_string()))?;
-        Ok(hex::encode(Sha256::digest(canonical::to_canonical_vec(
-            &value,
-        )?)))
+        /// The entry borrowed, its members in RFC 8785 order; serde_json writes integers and strings
+        /// exactly as RFC 8785 does, so its compact output is the canonical form.
+        #[derive(Serialize)]
+        struct Hashed<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            context: Option<&'a str>,
+            item_hash: &'a str,
+            op: &'a str,
+            prev: &'a str,
+            #[serde(rename = "ref")]
+            reference: &'a str,
+            seq: u64,
+            service: &'a str,
+            t: u64,
+        }
+        if self.seq > canonical::MAX_SAFE_INTEGER || self.t > canonical::MAX_SAFE_INTEGER {
+            return Err(Error::UnsafeNumber(format!(
+                "log entry {} has a number beyond 2^53 - 1",
+                self.seq
+            )));
+        }
+        let mut hasher = HashWriter(Sha256::new());
+        serde_json::to_writer(
+            &mut hasher,
+            &Hashed {
+                context: self.context.as_deref(),
+                item_hash: &self.item_hash,
+                op: &self.op,
+                prev: &self.prev,
+                reference: &self.reference,
+                seq: self.seq,
+                service: &self.service,
+                t: self.t,
+            },
+        )
+        .map_err(|e| Error::InvalidJson(e.to_string()))?;
+        Ok(hex_lower(&hasher.0.finalize()))
     }
+}
+
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Lowercase hex of bytes (the hashes of the log and the store), without a per-character iterator.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0f)]);
+    }
+    // Only ASCII digits were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// What a new entry records; [`Chain::append`] adds `seq` and `prev`.
@@ -205,5 +262,23 @@ mod tests {
                 .code(),
             "LOG_BROKEN"
         );
+    }
+
+    #[test]
+    fn entry_hash_is_the_sha256_of_its_jcs_form() {
+        let mut entries = log(2).1;
+        entries[1].reference = "a \"quoted\" \\ ref \u{1} é 😀 \u{e000}".into();
+        entries[1].context = Some("ctx\n".into());
+        for entry in &entries {
+            let value = serde_json::to_value(entry).unwrap();
+            let expected = hex::encode(Sha256::digest(
+                serde_json_canonicalizer::to_vec(&value).unwrap(),
+            ));
+            assert_eq!(entry.hash().unwrap(), expected);
+        }
+        let mut huge = entries[0].clone();
+        huge.t = canonical::MAX_SAFE_INTEGER + 1;
+        assert_eq!(huge.hash().unwrap_err().code(), "UNSAFE_NUMBER");
+        assert_eq!(hex_lower(&[0x00, 0xab, 0x7f]), "00ab7f");
     }
 }

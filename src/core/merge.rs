@@ -72,30 +72,54 @@ pub fn item_hash(
     deleted: bool,
     data: &Value,
 ) -> Result<[u8; 32]> {
-    /// The hashed object, borrowed; its fields are declared in RFC 8785 order.
-    #[derive(serde::Serialize)]
-    struct Hashed<'a> {
-        collection: &'a str,
-        data: &'a Value,
-        deleted: bool,
-        id: &'a str,
-        updated_at: &'a str,
+    let data = if deleted {
+        "null".to_owned()
+    } else {
+        canonical::to_canonical_string(data)?
+    };
+    Ok(item_hash_canonical(
+        collection, id, updated_at, deleted, &data,
+    ))
+}
+
+/// [`item_hash`] of a version whose data the caller holds as canonical text (`null` for a tombstone):
+/// the hashed object is written around it, its members in RFC 8785 order, straight into the hash.
+pub fn item_hash_canonical(
+    collection: &str,
+    id: &str,
+    updated_at: &str,
+    deleted: bool,
+    canonical_data: &str,
+) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"{\"collection\":");
+    write_string(&mut hasher, collection);
+    hasher.update(b",\"data\":");
+    hasher.update(if deleted { "null" } else { canonical_data });
+    hasher.update(if deleted {
+        &b",\"deleted\":true,\"id\":"[..]
+    } else {
+        &b",\"deleted\":false,\"id\":"[..]
+    });
+    write_string(&mut hasher, id);
+    hasher.update(b",\"updated_at\":");
+    write_string(&mut hasher, updated_at);
+    hasher.update(b"}");
+    hasher.finalize().into()
+}
+
+/// A string in its RFC 8785 form (serde_json escapes exactly as RFC 8785 §3.2.2.2 does).
+fn write_string(hasher: &mut Sha256, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        hasher.update(b"\"");
+        hasher.update(text);
+        hasher.update(b"\"");
+    } else {
+        let mut buffer = Vec::with_capacity(text.len() + 8);
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut buffer, text);
+        hasher.update(&buffer);
     }
-    let data = if deleted { &Value::Null } else { data };
-    let plain = canonical::check_value_plain(data)?;
-    let mut bytes = Vec::new();
-    canonical::write_canonical(
-        &Hashed {
-            collection,
-            data,
-            deleted,
-            id,
-            updated_at,
-        },
-        plain,
-        &mut bytes,
-    )?;
-    Ok(Sha256::digest(bytes).into())
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod canonical;
+pub mod canonical_text;
 pub mod did;
 pub mod error;
 pub mod export;

@@ -27,10 +27,10 @@ use serde_json::{Map, Value};
 
 use super::bundle::LogCommitment;
 use super::error::{excerpt, Error, Result};
-use super::export::ExportItem;
 use super::log::{Change, LogEntry};
 use super::proof;
 use super::receipt::{DeletionReceipt, SectionCounts, TransferReceipt};
+use super::store::Incoming;
 
 /// Log service of transfer receipts.
 pub const TRANSFER_SERVICE: &str = "transfer";
@@ -306,12 +306,12 @@ pub fn own_deletions_until<'a>(
 /// than `until` (see [`own_deletions_until`]). Deleting at a node after backing up must never delete
 /// the vault's own copy on the next pull; later deletions (made after the receipt) still apply.
 /// Answers the kept items and how many tombstones were dropped.
-pub fn drop_own_deletions(items: Vec<ExportItem>, until: Option<&str>) -> (Vec<ExportItem>, u64) {
+pub fn drop_own_deletions(items: Vec<Incoming>, until: Option<&str>) -> (Vec<Incoming>, u64) {
     let Some(until) = until else {
         return (items, 0);
     };
     let before = items.len();
-    let kept: Vec<ExportItem> = items
+    let kept: Vec<Incoming> = items
         .into_iter()
         .filter(|item| !(item.deleted && item.updated_at.as_str() <= until))
         .collect();
@@ -344,18 +344,15 @@ mod own_deletions {
     use super::*;
     use serde_json::json;
 
-    fn item(id: &str, updated_at: &str, deleted: bool) -> ExportItem {
-        ExportItem {
-            collection: "messages".into(),
-            id: id.into(),
-            updated_at: updated_at.into(),
+    fn item(id: &str, updated_at: &str, deleted: bool) -> Incoming {
+        Incoming::new(
+            "messages".into(),
+            id.into(),
+            updated_at.into(),
             deleted,
-            data: if deleted {
-                Value::Null
-            } else {
-                json!({"text": id})
-            },
-        }
+            &json!({"text": id}),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -631,13 +628,14 @@ mod tests {
             .stage(
                 "chat",
                 "chat",
-                vec![Incoming {
-                    collection: "messages".into(),
-                    id: "msg_1".into(),
-                    updated_at: "2026-01-01T00:00:00.000Z".into(),
-                    deleted: false,
-                    data: json!({"content": "hi"}),
-                }],
+                vec![Incoming::new(
+                    "messages".into(),
+                    "msg_1".into(),
+                    "2026-01-01T00:00:00.000Z".into(),
+                    false,
+                    &json!({"content": "hi"}),
+                )
+                .unwrap()],
                 1,
             )
             .unwrap();

@@ -18,15 +18,19 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::bundle::Bundle;
+use super::bundle::{Bundle, LogCommitment};
+use super::canonical;
+use super::canonical_text;
 use super::error::{excerpt, Error, Result};
 use super::log::{Chain, Change, LogEntry};
 use super::merge::{self, Outcome, Version};
+use super::receipt::SectionCounts;
 
-/// An item version arriving from an export page.
-#[derive(Debug, Clone, PartialEq)]
+/// An item version arriving from an export page (or a bundle), with its data in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     /// Collection within the section.
     pub collection: String,
@@ -36,8 +40,66 @@ pub struct Incoming {
     pub updated_at: String,
     /// Tombstone?
     pub deleted: bool,
-    /// The item's data (`null` for a tombstone).
-    pub data: Value,
+    /// The item's data as RFC 8785 text (`null` for a tombstone).
+    pub data: String,
+    /// The version's content hash ([`merge::item_hash`]).
+    pub hash: [u8; 32],
+}
+
+impl Incoming {
+    /// A version from its data as a value: canonicalizes it and computes its hash.
+    pub fn new(
+        collection: String,
+        id: String,
+        updated_at: String,
+        deleted: bool,
+        data: &Value,
+    ) -> Result<Self> {
+        let data = if deleted {
+            "null".to_owned()
+        } else {
+            super::canonical::to_canonical_string(data)?
+        };
+        Ok(Self::from_canonical(
+            collection, id, updated_at, deleted, data,
+        ))
+    }
+
+    /// A version whose data the caller already holds as RFC 8785 text (`null` for a tombstone).
+    pub fn from_canonical(
+        collection: String,
+        id: String,
+        updated_at: String,
+        deleted: bool,
+        data: String,
+    ) -> Self {
+        let data = if deleted { "null".to_owned() } else { data };
+        let hash = merge::item_hash_canonical(&collection, &id, &updated_at, deleted, &data);
+        Incoming {
+            collection,
+            id,
+            updated_at,
+            deleted,
+            data,
+            hash,
+        }
+    }
+
+    /// The `context` member of the data, when the data is an object with a string `context`.
+    pub fn context(&self) -> Option<String> {
+        if !self.data.contains("\"context\":\"") {
+            return None;
+        }
+        #[derive(Deserialize)]
+        struct WithContext<'a> {
+            #[serde(borrow)]
+            context: Option<&'a serde_json::value::RawValue>,
+        }
+        let raw = serde_json::from_str::<WithContext<'_>>(&self.data)
+            .ok()?
+            .context?;
+        serde_json::from_str::<String>(raw.get()).ok()
+    }
 }
 
 /// One stored item version in a heads record.
@@ -86,8 +148,8 @@ pub struct StagedCommit {
     pub number: u64,
     /// What is stored.
     pub heads: HeadsRecord,
-    /// The stored versions' data, aligned with `heads.rows`.
-    pub bodies: Vec<Value>,
+    /// The stored versions' data as RFC 8785 text, aligned with `heads.rows`.
+    pub bodies: Vec<String>,
     /// The log entries this commit appends.
     pub entries: Vec<LogEntry>,
     /// What the merge did.
@@ -107,7 +169,17 @@ impl StagedCommit {
     }
     /// The bodies record as JSON text.
     pub fn bodies_json(&self) -> Result<String> {
-        to_json(&self.bodies)
+        let size = self.bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 2;
+        let mut out = String::with_capacity(size);
+        out.push('[');
+        for (i, body) in self.bodies.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(body);
+        }
+        out.push(']');
+        Ok(out)
     }
     /// The log record as JSON text.
     pub fn log_json(&self) -> Result<String> {
@@ -238,15 +310,9 @@ impl Store {
                     excerpt(&item.id)
                 )));
             }
-            let hash = merge::item_hash(
-                &item.collection,
-                &item.id,
-                &item.updated_at,
-                item.deleted,
-                &item.data,
-            )?;
+            let hash = item.hash;
             let version = Version {
-                updated_at: item.updated_at,
+                updated_at: item.updated_at.clone(),
                 deleted: item.deleted,
                 hash,
             };
@@ -268,18 +334,14 @@ impl Store {
                 Outcome::Unchanged => staged.report.unchanged += 1,
             }
             if let Some(verb) = verb {
-                let context = item
-                    .data
-                    .get("context")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+                let context = item.context();
                 staged.entries.push(chain.append(Change {
                     t,
                     service: service.to_owned(),
                     op: format!("{}.{verb}", item.collection),
                     reference: item.id.clone(),
                     context,
-                    item_hash: hex::encode(hash),
+                    item_hash: super::log::hex_lower(&hash),
                 })?);
             }
             if store {
@@ -288,13 +350,9 @@ impl Store {
                     item.id,
                     version.updated_at.clone(),
                     version.deleted,
-                    hex::encode(hash),
+                    super::log::hex_lower(&hash),
                 ));
-                staged.bodies.push(if version.deleted {
-                    Value::Null
-                } else {
-                    item.data
-                });
+                staged.bodies.push(item.data);
                 staged.versions.push(version);
             }
         }
@@ -484,6 +542,154 @@ impl Store {
             node: node.to_owned(),
             sections,
             log: self.chain.commitment(),
+        })
+    }
+}
+
+/// A bundle as RFC 8785 text, written by [`Store::assemble_text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleText {
+    /// The canonical text of the unsigned bundle.
+    pub text: String,
+    /// Where the `,"sections":` member starts (a proof member goes there: `proof` sorts before
+    /// `sections` and after every other member).
+    pub sections_at: usize,
+    /// Items per section and collection.
+    pub counts: SectionCounts,
+}
+
+impl Store {
+    /// The unsigned bundle of [`Store::assemble`] (with the log commitment `log`) as RFC 8785 text,
+    /// written straight from the stored records: the bodies, stored as canonical text, are copied, not
+    /// parsed into values. A body that is not canonical (written by an older version) is canonicalized.
+    pub fn assemble_text<'a>(
+        &self,
+        did: &str,
+        node: &str,
+        exported_at: &str,
+        log: &LogCommitment,
+        commits: impl IntoIterator<Item = (u64, &'a str, &'a str)>,
+    ) -> Result<BundleText> {
+        type Items<'b> = Vec<(String, String, std::borrow::Cow<'b, str>)>;
+        let mut out: BTreeMap<&str, BTreeMap<&str, Items<'a>>> = BTreeMap::new();
+        for (section, collections) in &self.sections {
+            let entry = out.entry(section.as_str()).or_default();
+            for name in collections.keys() {
+                entry.entry(name.as_str()).or_default();
+            }
+        }
+        let mut found = 0usize;
+        for (number, heads_json, bodies_json) in commits {
+            let heads: HeadsRecord = serde_json::from_str(heads_json)
+                .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
+            let bodies: Vec<&'a RawValue> = serde_json::from_str(bodies_json)
+                .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
+            if bodies.len() != heads.rows.len() {
+                return Err(Error::LogBroken(format!(
+                    "commit {number}: heads and bodies differ in length"
+                )));
+            }
+            let Some((section, collections)) = self.sections.get_key_value(&heads.section) else {
+                continue;
+            };
+            for (pos, (Head(collection, id, updated_at, deleted, _), body)) in
+                heads.rows.into_iter().zip(bodies).enumerate()
+            {
+                let Some((collection, items)) = collections.get_key_value(&collection) else {
+                    continue;
+                };
+                let is_current = items
+                    .get(&id)
+                    .is_some_and(|slot| slot.commit == number && slot.pos as usize == pos);
+                if !is_current || deleted {
+                    continue;
+                }
+                let body = body.get();
+                let body = if canonical_text::is_canonical(body, canonical::MAX_DEPTH) {
+                    std::borrow::Cow::Borrowed(body)
+                } else {
+                    std::borrow::Cow::Owned(canonical::canonicalize_str(body)?)
+                };
+                found += 1;
+                out.entry(section.as_str())
+                    .or_default()
+                    .entry(collection.as_str())
+                    .or_default()
+                    .push((id, updated_at, body));
+            }
+        }
+        let live: usize = self
+            .counts()
+            .values()
+            .flat_map(|c| c.values())
+            .map(|n| *n as usize)
+            .sum();
+        if found != live {
+            return Err(Error::LogBroken(format!(
+                "{} of {live} live items have no stored body",
+                live - found.min(live)
+            )));
+        }
+        let size: usize = out
+            .values()
+            .flat_map(|c| c.values())
+            .flat_map(|items| items.iter())
+            .map(|(id, t, body)| id.len() + t.len() + body.len() + 40)
+            .sum();
+        let mut text = String::with_capacity(size + 1024);
+        let string = |text: &mut String, s: &str| -> Result<()> {
+            text.push_str(
+                &serde_json::to_string(s).map_err(|e| Error::InvalidJson(e.to_string()))?,
+            );
+            Ok(())
+        };
+        text.push_str("{\"did\":");
+        string(&mut text, did)?;
+        text.push_str(",\"exported_at\":");
+        string(&mut text, exported_at)?;
+        text.push_str(",\"log\":{\"head\":");
+        string(&mut text, &log.head)?;
+        text.push_str(&format!(",\"length\":{}}},\"node\":", log.length));
+        string(&mut text, node)?;
+        let sections_at = text.len();
+        text.push_str(",\"sections\":{");
+        let mut counts = SectionCounts::new();
+        for (s_index, (section, collections)) in out.iter_mut().enumerate() {
+            if s_index > 0 {
+                text.push(',');
+            }
+            string(&mut text, section)?;
+            text.push_str(":{");
+            let section_counts = counts.entry((*section).to_owned()).or_default();
+            for (c_index, (collection, items)) in collections.iter_mut().enumerate() {
+                if c_index > 0 {
+                    text.push(',');
+                }
+                string(&mut text, collection)?;
+                text.push_str(":[");
+                items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                for (i, (id, updated_at, body)) in items.iter().enumerate() {
+                    if i > 0 {
+                        text.push(',');
+                    }
+                    text.push_str("{\"data\":");
+                    text.push_str(body);
+                    text.push_str(",\"id\":");
+                    string(&mut text, id)?;
+                    text.push_str(",\"updated_at\":");
+                    string(&mut text, updated_at)?;
+                    text.push('}');
+                }
+                text.push(']');
+                section_counts.insert((*collection).to_owned(), items.len() as u64);
+            }
+            text.push('}');
+        }
+        text.push_str("}}");
+        Ok(BundleText {
+            text,
+            sections_at,
+            counts,
         })
     }
 }

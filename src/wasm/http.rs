@@ -64,6 +64,20 @@ pub async fn request(
     signal: Option<&AbortSignal>,
     timeout_ms: u32,
 ) -> std::result::Result<(Value, usize), HttpError> {
+    let text = request_text(method, url, body, token, signal, timeout_ms).await?;
+    let value = canonical::parse(&text)?;
+    Ok((value, text.len()))
+}
+
+/// [`request`], answering the JSON text of a successful answer unparsed (the caller parses it).
+pub async fn request_text(
+    method: &str,
+    url: &str,
+    body: Body<'_>,
+    token: Option<&str>,
+    signal: Option<&AbortSignal>,
+    timeout_ms: u32,
+) -> std::result::Result<String, HttpError> {
     if signal.is_some_and(AbortSignal::aborted) {
         return Err(Error::Aborted.into());
     }
@@ -125,14 +139,30 @@ pub async fn request(
         .ok()
         .flatten()
         .unwrap_or_default();
-    let text = JsFuture::from(response.text().map_err(js_network)?)
+    // The body as bytes, copied into wasm memory in one move (no string conversion on either side).
+    let body = JsFuture::from(response.array_buffer().map_err(js_network)?)
         .await
-        .map_err(|e| abort_or_network(e, signal, url, timeout_ms))?
-        .as_string()
-        .unwrap_or_default();
-    if text.len() > MAX_RESPONSE_BYTES {
-        return Err(Error::TooLarge(format!("{url} answered {} bytes", text.len())).into());
+        .map_err(|e| abort_or_network(e, signal, url, timeout_ms))?;
+    let body = js_sys::Uint8Array::new(&body);
+    if body.length() as usize > MAX_RESPONSE_BYTES {
+        return Err(Error::TooLarge(format!("{url} answered {} bytes", body.length())).into());
     }
+    let bytes = body.to_vec();
+    // As `Response.text()` would: a leading byte order mark is not part of the text.
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        // An error answer is only read for its message.
+        Err(e) if !(200..300).contains(&status) => {
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
+        Err(_) => {
+            return Err(Error::InvalidJson(format!("{url} answered text that is not UTF-8")).into())
+        }
+    };
     let is_json = content_type.starts_with("application/json");
     if !(200..300).contains(&status) {
         let parsed = if is_json {
@@ -170,8 +200,7 @@ pub async fn request(
             Error::ExportMalformed(format!("{url} answered {content_type:?}, not JSON")).into(),
         );
     }
-    let value = canonical::parse(&text)?;
-    Ok((value, text.len()))
+    Ok(text)
 }
 
 fn abort_or_network(

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod delete;
+pub mod digest;
 pub mod error;
 pub mod http;
 pub mod json;

@@ -15,10 +15,11 @@ use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
 use super::db::{self, Write};
+use super::digest;
 use super::http::{self, Body, HttpError};
 use super::json as jsv;
 use super::vault::{commit_writes, Inner, Vault};
-use crate::core::export::ExportPage;
+use crate::core::export::{PreparedPage, VerifiedPage};
 use crate::core::manifest::{self, Manifest, Service};
 use crate::core::rights;
 use crate::core::store::MergeReport;
@@ -216,6 +217,13 @@ impl Session {
 
     /// An authenticated request; an expired token is renewed once and the request repeated.
     pub async fn call(&self, method: &str, url: &str, body: Body<'_>) -> Result<(Value, usize)> {
+        let text = self.call_text(method, url, body).await?;
+        let value = crate::core::canonical::parse(&text)?;
+        Ok((value, text.len()))
+    }
+
+    /// [`Session::call`], answering the JSON text unparsed.
+    pub async fn call_text(&self, method: &str, url: &str, body: Body<'_>) -> Result<String> {
         for attempt in 0..2 {
             let token = self.token.borrow().clone();
             let body = match &body {
@@ -223,7 +231,7 @@ impl Session {
                 Body::Json(t) => Body::Json(t),
                 Body::Bytes(b) => Body::Bytes(b),
             };
-            let answer = http::request(
+            let answer = http::request_text(
                 method,
                 url,
                 body,
@@ -344,8 +352,25 @@ async fn pull_service(
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={}", query(c)));
         }
-        let (value, size) = session.call("GET", &url, Body::None).await?;
-        let page = ExportPage::verify(&value, &session.manifest.did)?;
+        let text = session.call_text("GET", &url, Body::None).await?;
+        let size = text.len();
+        let node_did = &session.manifest.did;
+        let page = match PreparedPage::new(&text) {
+            Some(prepared) => {
+                let (before, after) = prepared.unsigned();
+                let mut unsigned = Vec::with_capacity(before.len() + after.len());
+                unsigned.extend_from_slice(before.as_bytes());
+                unsigned.extend_from_slice(after.as_bytes());
+                let hash = digest::sha256(&unsigned).await;
+                drop(unsigned);
+                match prepared.finish(node_did, &hash) {
+                    Some(page) => page,
+                    None => VerifiedPage::read_general(&text, node_did)?,
+                }
+            }
+            None => VerifiedPage::read_general(&text, node_did)?,
+        };
+        drop(text);
         if page.did != did {
             return Err(Error::DidMismatch(format!(
                 "the node sent items of {} to {did}",
@@ -382,11 +407,10 @@ async fn pull_service(
             let own_deletions =
                 own_deletions_until(inner, &session.manifest.did, &service.name).await?;
             let (kept, _) = rights::drop_own_deletions(page.items, own_deletions.as_deref());
-            let incoming = kept.into_iter().map(Into::into).collect();
             let staged = inner.state.borrow().store.stage(
                 &service.name,
                 &service.section,
-                incoming,
+                kept,
                 now_unix(),
             )?;
             let mut chain_after = inner.state.borrow().store.chain().clone();
@@ -439,30 +463,33 @@ impl Vault {
                     .collect::<Result<_>>()?,
                 None => session.manifest.services.clone(),
             };
-            let results: Vec<(Service, Result<ServicePull>)> = stream::iter(wanted)
-                .map(|service| {
-                    let (session, options) = (&session, &options);
-                    async move {
-                        let result = pull_service(session, &service, options).await;
-                        if result.is_err() {
-                            options.service_progress(&service.name, "error", 0, 0, true);
+            // Unordered: a slow service must not hold back the start of the ones after it.
+            let mut results: Vec<(usize, Service, Result<ServicePull>)> =
+                stream::iter(wanted.into_iter().enumerate())
+                    .map(|(index, service)| {
+                        let (session, options) = (&session, &options);
+                        async move {
+                            let result = pull_service(session, &service, options).await;
+                            if result.is_err() {
+                                options.service_progress(&service.name, "error", 0, 0, true);
+                            }
+                            (index, service, result)
                         }
-                        (service, result)
-                    }
-                })
-                .buffered(CONCURRENCY)
-                .collect()
-                .await;
+                    })
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+            results.sort_by_key(|(index, ..)| *index);
             if results
                 .iter()
-                .any(|(_, r)| matches!(r, Err(Error::Aborted)))
+                .any(|(_, _, r)| matches!(r, Err(Error::Aborted)))
                 || options.check_abort().is_err()
             {
                 return Err(Error::Aborted);
             }
             let services: Vec<Value> = results
                 .into_iter()
-                .map(|(service, result)| {
+                .map(|(_, service, result)| {
                     let mut entry = json!({"service": service.name, "section": service.section});
                     let (report, pages, bytes) = match &result {
                         Ok(r) => *r,

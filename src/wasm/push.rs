@@ -20,7 +20,7 @@ use super::vault::{entries_commit_writes, promise_of, sign_bundle, Inner, Vault}
 use crate::core::bundle::LogCommitment;
 use crate::core::receipt::SectionCounts;
 use crate::core::rights::{self, PushRecord};
-use crate::core::{canonical, Error, Result};
+use crate::core::{Error, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -75,14 +75,8 @@ async fn bundle_bytes(
     exported_at: &str,
     log: &LogCommitment,
 ) -> Result<(Vec<u8>, SectionCounts)> {
-    let signed = sign_bundle(inner, exported_at, Some(log.clone())).await?;
-    let counts = rights::bundle_counts(
-        signed
-            .get("sections")
-            .and_then(Value::as_object)
-            .ok_or_else(|| Error::BundleMalformed("no sections".into()))?,
-    );
-    let bytes = canonical::to_canonical_vec(&signed)?;
+    let (signed, counts) = sign_bundle(inner, exported_at, Some(log.clone())).await?;
+    let bytes = signed.into_bytes();
     Ok((bytes, counts))
 }
 

@@ -248,8 +248,8 @@ impl Vault {
     pub fn bundle(&self) -> Promise {
         let inner = self.inner.clone();
         promise_of(async move {
-            let bundle = assemble(&inner).await?;
-            jsv::to_js(&bundle.to_value()?)
+            let bundle = assemble_text(&inner, &super::keypair::now(), None).await?;
+            parse_js(&bundle.text)
         })
     }
 
@@ -446,27 +446,6 @@ pub(crate) fn commit_writes(
     ])
 }
 
-/// The unsigned bundle from IndexedDB.
-pub(crate) async fn assemble(inner: &Inner) -> Result<crate::core::bundle::Bundle> {
-    inner.check_open()?;
-    let did = inner.did()?;
-    let heads = db::get_all(&inner.db, db::HEADS).await?;
-    let bodies = db::get_all(&inner.db, db::BODIES).await?;
-    if heads.len() != bodies.len() {
-        return Err(Error::LogBroken(
-            "heads and bodies records do not pair up".into(),
-        ));
-    }
-    let commits = heads
-        .iter()
-        .zip(&bodies)
-        .map(|((k, h), (_, b))| (k.as_f64().unwrap_or(-1.0) as u64, h.as_str(), b.as_str()));
-    let state = inner.state.borrow();
-    state
-        .store
-        .assemble(&did, "bundle-vault", &super::keypair::now(), commits)
-}
-
 /// Asks the browser to keep this origin's storage (`navigator.storage.persist()`).
 async fn request_persistence() -> Option<bool> {
     let global = js_sys::global();
@@ -502,11 +481,11 @@ impl Vault {
     pub fn sign(&self) -> Promise {
         let inner = self.inner.clone();
         promise_of(async move {
-            let signed = {
+            let (signed, _) = {
                 let _guard = inner.writer.lock().await;
                 sign_bundle(&inner, &super::keypair::now(), None).await?
             };
-            jsv::to_js(&signed)
+            parse_js(&signed)
         })
     }
 
@@ -541,17 +520,17 @@ impl Vault {
                 let items = collections
                     .into_iter()
                     .flat_map(|(collection, items)| {
-                        items
-                            .into_iter()
-                            .map(move |item| crate::core::store::Incoming {
-                                collection: collection.clone(),
-                                id: item.id,
-                                updated_at: item.updated_at,
-                                deleted: false,
-                                data: item.data,
-                            })
+                        items.into_iter().map(move |item| {
+                            crate::core::store::Incoming::new(
+                                collection.clone(),
+                                item.id,
+                                item.updated_at,
+                                false,
+                                &item.data,
+                            )
+                        })
                     })
-                    .collect();
+                    .collect::<Result<_>>()?;
                 let staged = inner
                     .state
                     .borrow()
@@ -586,14 +565,55 @@ pub(crate) async fn sign_bundle(
     inner: &Inner,
     exported_at: &str,
     log: Option<LogCommitment>,
-) -> Result<Value> {
+) -> Result<(String, crate::core::receipt::SectionCounts)> {
     inner.with_key(|_| Ok(()))?;
-    let mut bundle = assemble(inner).await?;
-    bundle.exported_at = exported_at.to_owned();
-    if let Some(log) = log {
-        bundle.log = log;
+    let unsigned = assemble_text(inner, exported_at, log).await?;
+    let did = inner.did()?;
+    let hash = super::digest::sha256(unsigned.text.as_bytes()).await;
+    let signed = inner.with_key(|key| {
+        crate::core::bundle::sign_text_hashed(
+            &unsigned.text,
+            unsigned.sections_at,
+            &did,
+            key,
+            exported_at,
+            &hash,
+        )
+    })?;
+    Ok((signed, unsigned.counts))
+}
+
+/// The unsigned bundle from IndexedDB as RFC 8785 text (the log commitment is the current one unless
+/// `log` is given).
+pub(crate) async fn assemble_text(
+    inner: &Inner,
+    exported_at: &str,
+    log: Option<LogCommitment>,
+) -> Result<crate::core::store::BundleText> {
+    inner.check_open()?;
+    let did = inner.did()?;
+    let heads = db::get_all(&inner.db, db::HEADS).await?;
+    let bodies = db::get_all(&inner.db, db::BODIES).await?;
+    if heads.len() != bodies.len() {
+        return Err(Error::LogBroken(
+            "heads and bodies records do not pair up".into(),
+        ));
     }
-    inner.with_key(|key| bundle.sign(key, exported_at))
+    let commits = heads
+        .iter()
+        .zip(&bodies)
+        .map(|((k, h), (_, b))| (k.as_f64().unwrap_or(-1.0) as u64, h.as_str(), b.as_str()));
+    let state = inner.state.borrow();
+    let log = log.unwrap_or_else(|| state.store.chain().commitment());
+    state
+        .store
+        .assemble_text(&did, "bundle-vault", exported_at, &log, commits)
+}
+
+/// JSON text as a JavaScript value (`JSON.parse`).
+pub(crate) fn parse_js(text: &str) -> Result<JsValue> {
+    js_sys::JSON::parse(text)
+        .map_err(|_| Error::InvalidJson("JSON.parse refused the output".into()))
 }
 
 /// The writes of a commit of log entries alone (a receipt), plus `extra`, for one transaction.

@@ -1,0 +1,361 @@
+//! Recognizing text that already is canonical (RFC 8785), without building a value tree.
+//!
+//! The reference node sends its export pages, and the vault stores item data, in canonical form. For such
+//! text the canonical bytes of the whole, and of every member and element in it, are slices of the text
+//! itself: hashing and storing them needs no parse into a tree and no re-serialization. [`is_canonical`]
+//! decides in one pass over the bytes whether that shortcut is sound; when it is not (whitespace, another
+//! key order, another number or string form), callers take the general path of
+//! [`canonical::parse`](super::canonical::parse) and canonicalization, which also gives the precise error
+//! for bad input.
+
+use super::canonical::{is_safe_float, MAX_SAFE_INTEGER};
+
+/// Whether `text` is exactly the RFC 8785 form of a JSON value that passes the guards of
+/// [`canonical::parse`](super::canonical::parse): safe numbers, no duplicate keys (keys strictly
+/// increasing), at most `max_depth` levels of arrays and objects.
+///
+/// Conservative: it answers `false` for the few canonical texts it does not check exactly (object keys
+/// with escapes), never `true` for a text that is not canonical.
+pub fn is_canonical(text: &str, max_depth: usize) -> bool {
+    let mut r = Recognizer {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    r.value(0, max_depth) && r.i == r.b.len()
+}
+
+/// The nesting depth of canonical `text` (a scalar is 0, `[]` is 1), or `None` when it is not
+/// [canonical](is_canonical) within `max_depth`.
+pub fn canonical_depth(text: &str, max_depth: usize) -> Option<usize> {
+    let mut r = Recognizer {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    let mut deepest = 0;
+    (r.value_tracking(0, max_depth, &mut deepest) && r.i == r.b.len()).then_some(deepest)
+}
+
+struct Recognizer<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Recognizer<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize, max: usize) -> bool {
+        let mut deepest = 0;
+        self.value_tracking(depth, max, &mut deepest)
+    }
+
+    /// One value at nesting `depth` (the number of containers around it); `deepest` is raised to the
+    /// deepest container seen.
+    fn value_tracking(&mut self, depth: usize, max: usize, deepest: &mut usize) -> bool {
+        match self.peek() {
+            Some(b'{') => {
+                if depth + 1 > max {
+                    return false;
+                }
+                *deepest = (*deepest).max(depth + 1);
+                self.object(depth + 1, max, deepest)
+            }
+            Some(b'[') => {
+                if depth + 1 > max {
+                    return false;
+                }
+                *deepest = (*deepest).max(depth + 1);
+                self.array(depth + 1, max, deepest)
+            }
+            Some(b'"') => self.string().is_some(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => false,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn array(&mut self, depth: usize, max: usize, deepest: &mut usize) -> bool {
+        self.i += 1;
+        if self.eat(b']') {
+            return true;
+        }
+        loop {
+            if !self.value_tracking(depth, max, deepest) {
+                return false;
+            }
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b']');
+        }
+    }
+
+    fn object(&mut self, depth: usize, max: usize, deepest: &mut usize) -> bool {
+        self.i += 1;
+        if self.eat(b'}') {
+            return true;
+        }
+        let mut previous: Option<&[u8]> = None;
+        loop {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            let Some((start, end, escaped)) = self.string() else {
+                return false;
+            };
+            if escaped {
+                return false;
+            }
+            let key = &self.b[start..end];
+            if previous.is_some_and(|p| !key_less(p, key)) {
+                return false;
+            }
+            previous = Some(key);
+            if !self.eat(b':') || !self.value_tracking(depth, max, deepest) {
+                return false;
+            }
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}');
+        }
+    }
+
+    /// A string in its RFC 8785 form: no raw control characters, and only the escapes ECMAScript's
+    /// `JSON.stringify` writes (`\"`, `\\`, the five short ones, and `\u00xx` in lowercase hex for the
+    /// other control characters). Answers the span of its contents and whether it had an escape.
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        self.i += 1;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Some((start, end, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *self.b.get(self.i + 1)? {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex = self.b.get(self.i + 2..self.i + 6)?;
+                            let digit = |c: u8| match c {
+                                b'0'..=b'9' => Some(c - b'0'),
+                                b'a'..=b'f' => Some(c - b'a' + 10),
+                                _ => None,
+                            };
+                            if hex[0] != b'0' || hex[1] != b'0' {
+                                return None;
+                            }
+                            let code = digit(hex[2])? * 16 + digit(hex[3])?;
+                            if code >= 0x20 || matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// A number token in ECMAScript's form and within the safe range.
+    fn number(&mut self) -> bool {
+        let start = self.i;
+        while matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        ) {
+            self.i += 1;
+        }
+        let token = &self.b[start..self.i];
+        if !token.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+            let digits = token.strip_prefix(b"-").unwrap_or(token);
+            let well_formed = !digits.is_empty()
+                && digits.iter().all(u8::is_ascii_digit)
+                && (digits == b"0" || digits[0] != b'0')
+                && token != b"-0";
+            return well_formed
+                && digits.len() <= 16
+                && std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse::<u64>().ok())
+                    .is_some_and(|v| v <= MAX_SAFE_INTEGER);
+        }
+        let Some(value) = std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+        else {
+            return false;
+        };
+        is_safe_float(value) && ryu_js::Buffer::new().format_finite(value).as_bytes() == token
+    }
+}
+
+/// RFC 8785 key order (UTF-16 code units) for unescaped keys. Byte order agrees with it unless a key
+/// has a character from U+E000 up (UTF-8 lead byte 0xEE or above).
+fn key_less(a: &[u8], b: &[u8]) -> bool {
+    if a.iter().chain(b).all(|&c| c < 0xEE) {
+        return a < b;
+    }
+    match (std::str::from_utf8(a), std::str::from_utf8(b)) {
+        (Ok(a), Ok(b)) => a.encode_utf16().lt(b.encode_utf16()),
+        _ => false,
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::canonical::{self, MAX_DEPTH};
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    #[test]
+    fn recognizes_canonical_text() {
+        for text in [
+            r#"{"a":1,"b":[true,false,null],"c":{"d":"e"}}"#,
+            r#"[1e+21,1e-7,0.000001,0,-5,1.5,"\u001f\n\"\\"]"#,
+            r#""é😀\u0000""#,
+            r#"{"":0,"a":{},"b":[]}"#,
+            "9007199254740991",
+            "-9007199254740991",
+        ] {
+            assert!(is_canonical(text, MAX_DEPTH), "{text}");
+            assert_eq!(canonical::canonicalize_str(text).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_canonical() {
+        for text in [
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a": 1}"#,
+            " 1",
+            "1 ",
+            "[1,]",
+            "{}}",
+            "01",
+            "-0",
+            "1.0",
+            "1E2",
+            "1e21",
+            "0.10",
+            "9007199254740992",
+            "1e400",
+            r#""\u0041""#,
+            r#""\u001F""#,
+            r#""\/""#,
+            "\"\u{1}\"",
+            r#"{"\n":1}"#,
+            "tru",
+            "",
+            "[",
+            "\"abc",
+        ] {
+            assert!(!is_canonical(text, MAX_DEPTH), "{text}");
+        }
+    }
+
+    #[test]
+    fn depth() {
+        assert_eq!(canonical_depth("1", 2), Some(0));
+        assert_eq!(canonical_depth("[[],{\"a\":[[]]}]", 4), Some(4));
+        assert_eq!(canonical_depth("[[],{\"a\":[[]]}]", 3), None);
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(!is_canonical(&deep, MAX_DEPTH));
+    }
+
+    #[test]
+    fn utf16_key_order() {
+        // U+1F600 is a surrogate pair (0xD83D…) and sorts before U+E000 in UTF-16, after it in bytes.
+        let canonical_form = "{\"\u{1f600}\":1,\"\u{e000}\":2}";
+        assert_eq!(
+            canonical::canonicalize_str(canonical_form).unwrap(),
+            canonical_form
+        );
+        assert!(is_canonical(canonical_form, MAX_DEPTH));
+        assert!(!is_canonical("{\"\u{e000}\":2,\"\u{1f600}\":1}", MAX_DEPTH));
+    }
+
+    fn has_escaped_key(v: &Value) -> bool {
+        match v {
+            Value::Array(items) => items.iter().any(has_escaped_key),
+            Value::Object(map) => map.iter().any(|(k, v)| {
+                k.chars().any(|c| c == '"' || c == '\\' || c < ' ') || has_escaped_key(v)
+            }),
+            _ => false,
+        }
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| is_safe_float(*f))
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[a-z\u{e000}\u{1f600}\"\\\\\u{0}-\u{1f} é]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z\u{e000}\u{1f600} _\"\u{1}]{0,4}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Every canonical text the canonicalizer makes is recognized unless it has escaped keys.
+        #[test]
+        fn canonical_output_is_recognized(v in value()) {
+            let text = canonical::to_canonical_string(&v).unwrap();
+            prop_assert!(is_canonical(&text, MAX_DEPTH) || has_escaped_key(&v), "{}", text);
+        }
+
+        /// A recognized text is its own canonical form (never a false `true`), for any text, including
+        /// mutations of canonical text.
+        #[test]
+        fn recognized_text_is_canonical(v in value(), cut in 0usize..64, insert in "[ ,:{}\\[\\]\"0-9eE.+-]{0,2}") {
+            let text = canonical::to_canonical_string(&v).unwrap();
+            let mut at = cut.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mutated = format!("{}{}{}", &text[..at], insert, &text[at..]);
+            if is_canonical(&mutated, MAX_DEPTH) {
+                prop_assert_eq!(canonical::canonicalize_str(&mutated).unwrap(), mutated);
+            }
+        }
+    }
+}
