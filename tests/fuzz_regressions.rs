@@ -134,3 +134,25 @@ fn a_float_whose_canonical_form_is_an_unsafe_integer_is_refused() {
         "UNSAFE_NUMBER"
     );
 }
+
+/// The `export_page` target compares the vault's fast page reader with the general one; the fast path
+/// is taken for a canonical page signed over its bytes, and refused (left to the general path) for the
+/// same page signed over a non-canonical spelling of it.
+#[test]
+fn the_fast_page_reader_is_exercised() {
+    use bundle_vault::core::export::PreparedPage;
+    let seed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/export_page/canonical_page.json"),
+    )
+    .unwrap();
+    assert!(PreparedPage::new(&properties::signed_as_is(&seed)).is_some());
+    for respelled in [
+        seed.replacen("\"size\":12", "\"size\":12.0", 1),
+        seed.replacen("\"c.5\"", "\"c\\u002e5\"", 1),
+        seed.replacen(",\"did\"", ", \"did\"", 1),
+    ] {
+        assert_ne!(respelled, seed);
+        assert!(PreparedPage::new(&properties::signed_as_is(&respelled)).is_none());
+        properties::export_page(respelled.as_bytes());
+    }
+}

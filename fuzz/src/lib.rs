@@ -8,11 +8,14 @@
 //!   plain values with serde_json directly); refusals carry one of the parser's codes.
 //! - [`export_page`]: JSON text → export page. An accepted page reads back from its own form, each item
 //!   hashes and converts, and a node can sign it so that it verifies after a trip through JSON text;
-//!   timestamps round-trip.
+//!   the fast page reader agrees with the general one on every text, including texts signed over
+//!   their raw bytes; the node's page writer gives the signed page's canonical bytes; timestamps
+//!   round-trip.
 //! - [`merge`]: bytes → export items in a few pages, merged into the store in several orders. The
 //!   bundle equals a model (the latest version of each item, ties broken by content hash) whatever the
 //!   order; a second merge changes nothing; replaying the stored commits rebuilds the same store and
-//!   log; the bundle's canonical text is accepted back.
+//!   log; the bundle text the store writes from its stored bodies is the bundle's canonical form, signs
+//!   to the same bytes as the value path, verifies, and is accepted back.
 //! - [`bundle_verify`]: bytes → either JSON text given to `verify_bundle` (it never panics, and what it
 //!   accepts still verifies after canonicalization), or a bundle built and signed from the bytes, then
 //!   altered at a few byte positions: it verifies exactly when its canonical form is unchanged.
@@ -23,12 +26,14 @@ use std::sync::OnceLock;
 use bundle_vault::core::bundle::{self, Bundle, GENESIS_HEAD};
 use bundle_vault::core::canonical;
 use bundle_vault::core::did;
-use bundle_vault::core::export::{self, BundleItem, ExportItem, ExportPage};
+use bundle_vault::core::export::{self, BundleItem, ExportItem, ExportPage, VerifiedPage};
 use bundle_vault::core::keys::Keypair;
 use bundle_vault::core::merge;
 use bundle_vault::core::proof;
+use bundle_vault::core::rights;
 use bundle_vault::core::store::{Incoming, MergeReport, Store};
 use serde_json::{json, Map, Number, Value};
+use sha2::{Digest, Sha256};
 
 /// The proofs' `created` (dateTime), the same for every input.
 const CREATED: &str = "2026-03-09T16:45:00Z";
@@ -114,6 +119,8 @@ pub fn export_page(data: &[u8]) {
             "a timestamp does not round-trip"
         );
     }
+    check_fast_page(text);
+    check_fast_page(&signed_as_is(text));
     let Ok(value) = canonical::parse(text) else {
         return;
     };
@@ -169,6 +176,7 @@ fn check_page(value: &Value, page: &ExportPage) {
     ] {
         let received = canonical::parse(&text)
             .unwrap_or_else(|e| panic!("the text of a signed page is refused: {e}: {text}"));
+        check_fast_page(&text);
         let verified = ExportPage::verify(&received, &node.did_key()).unwrap_or_else(|e| {
             panic!("a signed page does not verify after a trip through text: {e}")
         });
@@ -178,8 +186,75 @@ fn check_page(value: &Value, page: &ExportPage) {
             "a signed page reads back as another page"
         );
     }
+    // The node writes its pages around the items' stored data text, without value trees: the same
+    // bytes as the canonical form of the signed page, whether the stored text is canonical or not.
+    let data_texts: Vec<Option<String>> = page
+        .items
+        .iter()
+        .map(|item| (!item.deleted).then(|| serde_json::to_string(&item.data).expect("serializes")))
+        .collect();
+    let written = export::signed_page_text(
+        &page.did,
+        &page.service,
+        &page.section,
+        page.items
+            .iter()
+            .zip(&data_texts)
+            .map(|(item, data)| export::StoredItemText {
+                collection: &item.collection,
+                id: &item.id,
+                updated_at: &item.updated_at,
+                deleted: item.deleted,
+                data: data.as_deref(),
+            }),
+        &page.cursor,
+        page.done,
+        node,
+        CREATED,
+    )
+    .expect("a node writes every accepted page");
+    assert_eq!(
+        written,
+        canonical_text(&signed),
+        "the node's page writer differs from the canonical form of the signed page"
+    );
     // A proof the input brought is checked without panicking, whatever the answer.
     let _ = ExportPage::verify(value, &node.did_key());
+}
+
+/// `text` with a `proof` member by the node key over its bytes exactly as they are, inserted where
+/// RFC 8785 puts it (before `,"section":`, else before the closing brace). When `text` is a canonical
+/// page, that is the page signed; when it is not, only a reader that takes the bytes for canonical
+/// would accept it.
+pub fn signed_as_is(text: &str) -> String {
+    let Some(body) = text.strip_suffix('}') else {
+        return text.to_owned();
+    };
+    let at = body.rfind(",\"section\":").unwrap_or(body.len());
+    let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    let proof =
+        proof::sign_prehashed(&hash, node_key(), CREATED).expect("the proof options are valid");
+    let proof = canonical_text(&Value::Object(proof));
+    format!("{},\"proof\":{proof}{}", &text[..at], &text[at..])
+}
+
+/// The vault's page reader takes a fast path for canonical pages; it must agree with the general
+/// path (strict parse, shape check, proof over the canonical form) on every text: the same page, or
+/// the same error.
+fn check_fast_page(text: &str) {
+    let node = node_key().did_key();
+    match (
+        VerifiedPage::read(text, &node),
+        VerifiedPage::read_general(text, &node),
+    ) {
+        (Ok(fast), Ok(general)) => assert_eq!(fast, general, "the fast path reads another page"),
+        (Err(fast), Err(general)) => assert_eq!(fast.code(), general.code()),
+        (fast, general) => panic!(
+            "the fast path answers {:?}, the general path {:?}, for {text}",
+            fast.map(|_| "a page"),
+            general.map(|_| "a page")
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -532,9 +607,46 @@ pub fn merge(data: &[u8]) {
     assert_eq!(store.chain().length, changes);
 
     // The merged bundle is well formed, and its canonical text (what is signed, pushed and saved as a
-    // backup) reads back as the same bundle. (Signing is the bundle_verify target's business.)
+    // backup) reads back as the same bundle.
     export::parse_bundle_sections(&bundle.sections).expect("merged sections are well formed");
     let text = String::from_utf8(bytes).expect("UTF-8");
+    // The vault writes that text straight from the stored bodies, and signs it as text: the same
+    // bytes as the value path, the same counts, and a proof that verifies.
+    let written = store
+        .assemble_text(
+            &owner_key().did(),
+            "vault",
+            CREATED,
+            &store.chain().commitment(),
+            commits
+                .iter()
+                .map(|(n, heads, bodies, _)| (*n, heads.as_str(), bodies.as_str())),
+        )
+        .expect("the store writes its bundle text");
+    assert_eq!(
+        written.text, text,
+        "the bundle text differs from the bundle's canonical form"
+    );
+    assert_eq!(written.counts, rights::bundle_counts(&bundle.sections));
+    let signed_text = bundle::sign_text(
+        &written.text,
+        written.sections_at,
+        &owner_key().did(),
+        owner_key(),
+        CREATED,
+    )
+    .expect("a merged bundle signs as text");
+    let signed = bundle
+        .sign(owner_key(), CREATED)
+        .expect("a merged bundle signs");
+    assert_eq!(
+        signed_text,
+        canonical_text(&signed),
+        "the two signing paths differ"
+    );
+    let verified = bundle::verify_bundle(&canonical::parse(&signed_text).expect("parses"))
+        .expect("a merged, signed bundle verifies");
+    assert_eq!(verified.did, owner_key().did());
     let received = canonical::parse(&text)
         .unwrap_or_else(|e| panic!("the canonical text of a merged bundle is refused: {e}"));
     Bundle::check_shape(&received).expect("a merged bundle has a bundle's shape");
