@@ -5,8 +5,7 @@
 
 use std::collections::HashMap;
 
-use bundle_vault::core::canonical;
-use bundle_vault::core::export::BundleSections;
+use bundle_vault::core::export::BundleSectionsText;
 use bundle_vault::core::keys::Keypair;
 use bundle_vault::core::receipt::{SectionCounts, TransferReceipt};
 use rusqlite::Connection;
@@ -24,7 +23,7 @@ pub fn import(
     node_name: &str,
     did: &str,
     bundle_hash: &str,
-    sections: &BundleSections,
+    sections: &BundleSectionsText,
     now_millis: u64,
 ) -> ApiResult<Value> {
     for (section, collections) in sections {
@@ -44,7 +43,7 @@ pub fn import(
             for (collection, list) in collections {
                 section_counts.insert(collection.clone(), list.len() as u64);
                 for item in list {
-                    let data = canonical::to_canonical_string(&item.data)?;
+                    let data = &item.data;
                     let old = existing.remove(&(collection.clone(), item.id.clone()));
                     let unchanged = old.is_some_and(|old| {
                         !old.deleted
@@ -58,7 +57,7 @@ pub fn import(
                             updated_at: item.updated_at.clone(),
                             seq: seq.allocate(),
                             deleted: false,
-                            data: Some(data),
+                            data: Some(data.clone()),
                         };
                         items::put(conn, &service.name, did, &stored)?;
                     }

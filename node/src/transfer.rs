@@ -12,9 +12,10 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bundle_vault::core::bundle::{verify_bundle, Bundle};
+use bundle_vault::core::bundle::verify_bundle_text;
 use bundle_vault::core::canonical;
-use bundle_vault::core::export::parse_bundle_sections;
+use bundle_vault::core::canonical_text;
+use bundle_vault::core::export::{parse_bundle_sections_text, BundleSectionsText};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -305,7 +306,7 @@ pub async fn commit(
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?
     };
-    let (bundle, sections) = match checked {
+    let (bundle_did, sections) = match checked {
         Ok(checked) => checked,
         Err(error) => {
             if error.code == "HASH_MISMATCH" {
@@ -322,7 +323,7 @@ pub async fn commit(
             return Err(error);
         }
     };
-    require_same_did(&token_did, &bundle.did)?;
+    require_same_did(&token_did, &bundle_did)?;
 
     let shared = state.clone();
     let receipt_text = state
@@ -369,11 +370,9 @@ fn lie(state: &SharedState, did: &str, receipt: Json<Value>) -> ApiResult<Json<V
     }
 }
 
-/// Size, hash, strict JSON, canonical form, proof and DID binding, and the item shapes.
-fn check_bundle(
-    session: &Session,
-    bytes: &[u8],
-) -> ApiResult<(Bundle, bundle_vault::core::export::BundleSections)> {
+/// Size, hash, strict JSON, canonical form, proof and DID binding, and the item shapes. Answers the
+/// bundle's DID and its sections with each item's data as canonical text.
+fn check_bundle(session: &Session, bytes: &[u8]) -> ApiResult<(String, BundleSectionsText)> {
     if bytes.len() as u64 != session.size {
         return Err(ApiError::bad_request(
             "HASH_MISMATCH",
@@ -396,17 +395,20 @@ fn check_bundle(
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("INVALID_JSON", "the bundle is not UTF-8"))?;
-    let value = canonical::parse(text)?;
-    if canonical::to_canonical_vec(&value)? != bytes {
-        return Err(ApiError::bad_request(
-            "BUNDLE_NOT_CANONICAL",
-            "upload the RFC 8785 (JCS) bytes of the signed bundle",
-        ));
+    // Canonical text (what vaults upload) is checked in one pass; anything else is parsed, and
+    // refused unless its canonical form is exactly the bytes received.
+    if !canonical_text::is_canonical(text, canonical::MAX_DEPTH) {
+        let value = canonical::parse(text)?;
+        if canonical::to_canonical_vec(&value)? != bytes {
+            return Err(ApiError::bad_request(
+                "BUNDLE_NOT_CANONICAL",
+                "upload the RFC 8785 (JCS) bytes of the signed bundle",
+            ));
+        }
     }
-    verify_bundle(&value)?;
-    let bundle = Bundle::from_value(&value)?;
-    let sections = parse_bundle_sections(&bundle.sections)?;
-    Ok((bundle, sections))
+    let verified = verify_bundle_text(text)?;
+    let sections = parse_bundle_sections_text(text)?;
+    Ok((verified.did, sections))
 }
 
 fn load(conn: &Connection, id: &str) -> ApiResult<Session> {

@@ -12,11 +12,13 @@
 //! `DID_UNVERIFIABLE`, never accepted.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use sha2::{Digest, Sha256};
 
 use super::canonical;
+use super::canonical_text;
 use super::did::{self, DidKey};
 use super::error::{excerpt, Error, Result};
 use super::keys::Keypair;
@@ -216,6 +218,73 @@ pub fn verify_bundle(value: &Value) -> Result<BundleVerified> {
     })
 }
 
+/// Verifies a signed bundle given as JSON text: the same answer and errors as [`canonical::parse`] then
+/// [`verify_bundle`].
+///
+/// A bundle in canonical form (as [`sign_text`] writes them, and as `JSON.stringify` gives back an
+/// object parsed from one) takes a fast path that builds no value tree: one pass recognizes the
+/// canonical text, one borrowed parse reads the top-level members, and the proof is checked over the
+/// text with its `proof` member cut out. Anything else goes the general way.
+pub fn verify_bundle_text(text: &str) -> Result<BundleVerified> {
+    if let Some(verified) = verify_canonical_text(text) {
+        return Ok(verified);
+    }
+    verify_bundle(&canonical::parse(text)?)
+}
+
+/// The top-level members of a bundle as text, borrowed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBundle<'a> {
+    #[serde(borrow)]
+    did: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    exported_at: std::borrow::Cow<'a, str>,
+    log: LogCommitment,
+    /// Not read: its presence as a string is what [`Bundle::check_shape`] asks.
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    node: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    proof: &'a RawValue,
+    #[serde(borrow)]
+    sections: std::collections::HashMap<std::borrow::Cow<'a, str>, &'a RawValue>,
+}
+
+fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
+    canonical_text::canonical_depth(text, canonical::MAX_DEPTH)?;
+    let bundle: RawBundle<'_> = serde_json::from_str(text).ok()?;
+    did::decode(&bundle.did).ok()?;
+    proof::check_datetime(&bundle.exported_at).ok()?;
+    let head_ok = bundle.log.head.len() == 64
+        && bundle
+            .log
+            .head
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !head_ok || !bundle.sections.values().all(|s| s.get().starts_with('{')) {
+        return None;
+    }
+    let proof_text = bundle.proof.get();
+    let at = (proof_text.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    const MEMBER: &str = ",\"proof\":";
+    let member_start = at.checked_sub(MEMBER.len())?;
+    if text.get(member_start..at)? != MEMBER {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(&text[..member_start]);
+    hasher.update(text.get(at + proof_text.len()..)?);
+    let document_hash: [u8; 32] = hasher.finalize().into();
+    let proof: Value = serde_json::from_str(proof_text).ok()?;
+    let verified = proof::verify_prehashed(proof.as_object()?, &document_hash).ok()?;
+    check_binding(&bundle.did, &verified.public_key).ok()?;
+    Some(BundleVerified {
+        did: bundle.did.into_owned(),
+        verification_method: verified.verification_method,
+    })
+}
+
 /// Checks that `did` names `public_key`.
 pub fn check_binding(did_text: &str, public_key: &[u8; 32]) -> Result<()> {
     match did::decode(did_text)? {
@@ -338,5 +407,82 @@ mod tests {
             Bundle::from_value(&missing).unwrap_err().code(),
             "BUNDLE_MALFORMED"
         );
+    }
+}
+
+/// The fast text path gives exactly what the general one gives.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::unwrap_used)]
+mod text_path {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn same(text: &str) {
+        let fast = verify_bundle_text(text);
+        let general = canonical::parse(text).and_then(|v| verify_bundle(&v));
+        match (&fast, &general) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "{a} / {b}"),
+            _ => panic!("fast {fast:?} but general {general:?} for {text}"),
+        }
+    }
+
+    fn signed(seed: u8, items: Vec<Value>) -> String {
+        let key = Keypair::from_seed(&[seed; 32]);
+        let bundle = Bundle {
+            did: key.did(),
+            exported_at: "2026-03-09T16:45:00Z".into(),
+            node: "bundle-vault".into(),
+            sections: json!({"chat": {"messages": items}, "media": {}})
+                .as_object()
+                .unwrap()
+                .clone(),
+            log: LogCommitment {
+                length: 3,
+                head: "ab".repeat(32),
+            },
+        };
+        canonical::to_canonical_string(&bundle.sign(&key, "2026-03-09T16:45:00Z").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_canonical_bundle_takes_the_fast_path() {
+        let text = signed(
+            4,
+            vec![
+                json!({"data": {"f": 1.5, "t": "Ça \"x\""}, "id": "m1", "updated_at": "2026-01-01T00:00:00.000Z"}),
+            ],
+        );
+        assert!(verify_canonical_text(&text).is_some());
+        same(&text);
+        // Signed by a key that is not the bundle's DID: the general path says why.
+        let other = Keypair::from_seed(&[5; 32]);
+        let mut value = canonical::parse(&text).unwrap();
+        value["did"] = json!(other.did());
+        same(&canonical::to_canonical_string(&value).unwrap());
+        same(&serde_json::to_string_pretty(&canonical::parse(&text).unwrap()).unwrap());
+    }
+
+    proptest! {
+        #[test]
+        fn fast_and_general_agree(
+            texts in prop::collection::vec("[a-z \"\\\\é😀]{0,8}", 0..4),
+            cut in 0usize..2000,
+            insert in prop_oneof![Just(""), Just(" "), Just("1"), Just("\""), Just(","), Just("}")],
+        ) {
+            let items = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| json!({"data": {"text": t, "n": i}, "id": format!("m{i}"), "updated_at": "2026-01-01T00:00:00.000Z"}))
+                .collect();
+            let text = signed(4, items);
+            same(&text);
+            let mut at = cut.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            same(&format!("{}{}{}", &text[..at], insert, &text[at..]));
+        }
     }
 }

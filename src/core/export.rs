@@ -667,6 +667,113 @@ pub fn parse_bundle_sections(sections: &Map<String, Value>) -> Result<BundleSect
     Ok(out)
 }
 
+/// One bundle item with its data as RFC 8785 text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleItemText {
+    /// The item's id, unique within its collection.
+    pub id: String,
+    /// When this version was written (protocol timestamp).
+    pub updated_at: String,
+    /// The item's data as canonical text (never `null`).
+    pub data: String,
+}
+
+/// A bundle's sections with each item's data as canonical text: section → collection → items.
+pub type BundleSectionsText = BTreeMap<String, BTreeMap<String, Vec<BundleItemText>>>;
+
+/// [`parse_bundle_sections`] of a bundle given as text, with each item's data as canonical text: the
+/// same checks and errors. A bundle in canonical form is read without value trees, its data kept as
+/// the slices of text they are; anything else is parsed and canonicalized item by item.
+pub fn parse_bundle_sections_text(text: &str) -> Result<BundleSectionsText> {
+    if canonical_text::is_canonical(text, canonical::MAX_DEPTH) {
+        if let Some(sections) = sections_of_canonical_text(text) {
+            return Ok(sections);
+        }
+    }
+    let value = canonical::parse(text)?;
+    let sections = value
+        .get("sections")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::BundleMalformed("sections must be an object".into()))?;
+    parse_bundle_sections(sections)?
+        .into_iter()
+        .map(|(section, collections)| {
+            let collections = collections
+                .into_iter()
+                .map(|(name, items)| {
+                    let items = items
+                        .into_iter()
+                        .map(|item| {
+                            Ok(BundleItemText {
+                                data: canonical::to_canonical_string(&item.data)?,
+                                id: item.id,
+                                updated_at: item.updated_at,
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok((name, items))
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?;
+            Ok((section, collections))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RawBundleSections<'a> {
+    #[serde(borrow)]
+    sections: BTreeMap<Cow<'a, str>, BTreeMap<Cow<'a, str>, Vec<RawBundleItem<'a>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBundleItem<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    updated_at: Cow<'a, str>,
+}
+
+/// The sections of canonical bundle text when every check passes at once; `None` sends the caller the
+/// general way, which gives the precise error.
+fn sections_of_canonical_text(text: &str) -> Option<BundleSectionsText> {
+    let raw: RawBundleSections<'_> = serde_json::from_str(text).ok()?;
+    let mut out = BTreeMap::new();
+    for (section, collections) in raw.sections {
+        if !is_portable_name(&section) {
+            return None;
+        }
+        let mut parsed = BTreeMap::new();
+        for (collection, items) in collections {
+            if !is_portable_name(&collection) {
+                return None;
+            }
+            let mut list: Vec<BundleItemText> = Vec::with_capacity(items.len());
+            for item in items {
+                if check_item_id(&item.id).is_err()
+                    || check_timestamp(&item.updated_at).is_err()
+                    || item.data.get() == "null"
+                    || list
+                        .last()
+                        .is_some_and(|prev| prev.id.as_bytes() >= item.id.as_bytes())
+                {
+                    return None;
+                }
+                list.push(BundleItemText {
+                    id: item.id.into_owned(),
+                    updated_at: item.updated_at.into_owned(),
+                    data: item.data.get().to_owned(),
+                });
+            }
+            parsed.insert(collection.into_owned(), list);
+        }
+        out.insert(section.into_owned(), parsed);
+    }
+    Some(out)
+}
+
 /// Whether `name` is a portable service, section, collection or data key name: 1 to
 /// [`MAX_NAME_LEN`] bytes, a lowercase ASCII letter first, then lowercase letters and `_`. Such keys
 /// sort the same under RFC 8785 and under the platform's `localeCompare`.
@@ -1228,6 +1335,56 @@ mod fast_paths {
             T,
         )
         .is_err());
+    }
+
+    #[test]
+    fn bundle_sections_from_text_agree_with_the_general_path() {
+        let general = |text: &str| -> Result<BundleSectionsText> {
+            let value = canonical::parse(text)?;
+            let sections = parse_bundle_sections(value["sections"].as_object().unwrap())?;
+            Ok(sections
+                .into_iter()
+                .map(|(s, c)| {
+                    let c = c
+                        .into_iter()
+                        .map(|(n, items)| {
+                            let items = items
+                                .into_iter()
+                                .map(|i| BundleItemText {
+                                    data: canonical::to_canonical_string(&i.data).unwrap(),
+                                    id: i.id,
+                                    updated_at: i.updated_at,
+                                })
+                                .collect();
+                            (n, items)
+                        })
+                        .collect();
+                    (s, c)
+                })
+                .collect())
+        };
+        let item = |id: &str, data: Value| json!({"id": id, "updated_at": T, "data": data});
+        let cases = [
+            json!({"chat": {"messages": [item("a", json!({"f": 1.5, "t": "x\"y"})), item("b", json!([1]))]}, "media": {}}),
+            json!({"chat": {"messages": [item("b", json!(1)), item("a", json!(2))]}}),
+            json!({"chat": {"messages": [item("a", Value::Null)]}}),
+            json!({"Chat": {}}),
+            json!({"chat": {"messages": {}}}),
+            json!({"chat": {"messages": [{"id": "a", "updated_at": T, "data": 1, "x": 2}]}}),
+            json!({"chat": {"messages": [item("a", json!(1)), item("a", json!(1))]}}),
+        ];
+        for sections in cases {
+            let text =
+                canonical::to_canonical_string(&json!({"did": "x", "sections": sections})).unwrap();
+            let pretty = serde_json::to_string_pretty(&canonical::parse(&text).unwrap()).unwrap();
+            for text in [text, pretty] {
+                match (parse_bundle_sections_text(&text), general(&text)) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b),
+                    (Err(a), Err(b)) => assert_eq!(a.code(), b.code()),
+                    (a, b) => panic!("{a:?} / {b:?} for {text}"),
+                }
+            }
+        }
     }
 
     proptest! {

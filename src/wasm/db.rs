@@ -73,7 +73,16 @@ pub async fn get(db: &Database, store: &str, key: &JsValue) -> Result<Option<Str
         .map_err(storage)?
         .await
         .map_err(storage)?;
-    Ok(value.and_then(|v| v.as_string()))
+    Ok(value.and_then(text_of))
+}
+
+/// A stored text: a string, or its UTF-8 bytes (see [`Write::PutBytes`]).
+fn text_of(value: JsValue) -> Option<String> {
+    if let Some(text) = value.as_string() {
+        return Some(text);
+    }
+    let bytes = value.dyn_ref::<js_sys::Uint8Array>()?.to_vec();
+    String::from_utf8(bytes).ok()
 }
 
 /// Reads every record of a store as `(key, text)` pairs in key order.
@@ -95,7 +104,7 @@ pub async fn get_all(db: &Database, store: &str) -> Result<Vec<(JsValue, String)
     Ok(keys
         .into_iter()
         .zip(values)
-        .filter_map(|(k, v)| v.as_string().map(|v| (k, v)))
+        .filter_map(|(k, v)| text_of(v).map(|v| (k, v)))
         .collect())
 }
 
@@ -103,6 +112,9 @@ pub async fn get_all(db: &Database, store: &str) -> Result<Vec<(JsValue, String)
 pub enum Write {
     /// Put a string value under a key.
     Put(&'static str, JsValue, String),
+    /// Put a text under a key as its UTF-8 bytes: large records (a commit's bodies) move from wasm to
+    /// IndexedDB as one copy of bytes, with no conversion to a JavaScript string. Read back as text.
+    PutBytes(&'static str, JsValue, String),
     /// Delete a key.
     Delete(&'static str, JsValue),
 }
@@ -112,7 +124,7 @@ pub async fn write(db: &Database, writes: Vec<Write>) -> Result<()> {
     let mut stores: Vec<&str> = writes
         .iter()
         .map(|w| match w {
-            Write::Put(s, ..) | Write::Delete(s, _) => *s,
+            Write::Put(s, ..) | Write::PutBytes(s, ..) | Write::Delete(s, _) => *s,
         })
         .collect();
     stores.sort_unstable();
@@ -128,6 +140,13 @@ pub async fn write(db: &Database, writes: Vec<Write>) -> Result<()> {
             Write::Put(store, key, value) => tx
                 .object_store(store)
                 .and_then(|os| os.put(&JsValue::from(value), Some(&key)).map(drop)),
+            Write::PutBytes(store, key, value) => tx.object_store(store).and_then(|os| {
+                os.put(
+                    &js_sys::Uint8Array::from(value.as_bytes()).into(),
+                    Some(&key),
+                )
+                .map(drop)
+            }),
             Write::Delete(store, key) => tx
                 .object_store(store)
                 .and_then(|os| os.delete(key).map(drop)),

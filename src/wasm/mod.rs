@@ -76,8 +76,8 @@ pub fn verify_document(#[wasm_bindgen(unchecked_param_type = "unknown")] doc: Js
 /// Never throws: the result says why a bundle does not verify.
 #[wasm_bindgen(js_name = verifyBundle, unchecked_return_type = "VerifyResult")]
 pub fn verify_bundle(#[wasm_bindgen(unchecked_param_type = "unknown")] bundle: JsValue) -> JsValue {
-    let outcome = json::value_of(&bundle)
-        .and_then(|value| bundle::verify_bundle(&value))
+    let outcome = json::text_of(&bundle)
+        .and_then(|text| bundle::verify_bundle_text(&text))
         .map(|v| {
             json!({
                 "verified": true,

@@ -346,30 +346,27 @@ async fn pull_service(
     let mut cursor = db::get(&inner.db, db::CURSORS, &key).await?;
     let (mut report, mut pages, mut bytes, mut items) = (MergeReport::default(), 0u64, 0u64, 0u64);
     options.service_progress(&service.name, "fetch", 0, 0, false);
-    loop {
-        options.check_abort()?;
+    let page_url = |cursor: Option<&str>| {
         let mut url = format!("{}?did={}&limit={PAGE_LIMIT}", service.export, query(&did));
-        if let Some(c) = &cursor {
+        if let Some(c) = cursor {
             url.push_str(&format!("&cursor={}", query(c)));
         }
-        let text = session.call_text("GET", &url, Body::None).await?;
-        let size = text.len();
-        let node_did = &session.manifest.did;
-        let page = match PreparedPage::new(&text) {
-            Some(prepared) => {
-                let (before, after) = prepared.unsigned();
-                let mut unsigned = Vec::with_capacity(before.len() + after.len());
-                unsigned.extend_from_slice(before.as_bytes());
-                unsigned.extend_from_slice(after.as_bytes());
-                let hash = digest::sha256(&unsigned).await;
-                drop(unsigned);
-                match prepared.finish(node_did, &hash) {
-                    Some(page) => page,
-                    None => VerifiedPage::read_general(&text, node_did)?,
-                }
+        url
+    };
+    // The next page is fetched while this one is merged and written.
+    let mut prefetched: Option<Result<String>> = None;
+    loop {
+        options.check_abort()?;
+        let text = match prefetched.take() {
+            Some(text) => text?,
+            None => {
+                session
+                    .call_text("GET", &page_url(cursor.as_deref()), Body::None)
+                    .await?
             }
-            None => VerifiedPage::read_general(&text, node_did)?,
         };
+        let size = text.len();
+        let page = read_page(&text, &session.manifest.did).await?;
         drop(text);
         if page.did != did {
             return Err(Error::DidMismatch(format!(
@@ -399,7 +396,8 @@ async fn pull_service(
         items += page.items.len() as u64;
         bytes += size as u64;
         options.service_progress(&service.name, "merge", items, bytes, false);
-        {
+        let (done, next_cursor) = (page.done, page.cursor.clone());
+        let commit = async {
             let _guard = inner.writer.lock().await;
             inner.check_open()?;
             // Read under the lock: a deleteRemote of this node may have finished since the page
@@ -419,19 +417,46 @@ async fn pull_service(
                 chain_after.head = last.hash()?;
             }
             let mut writes = commit_writes(&staged, &chain_after)?;
-            writes.push(Write::Put(db::CURSORS, key.clone(), page.cursor.clone()));
+            writes.push(Write::Put(db::CURSORS, key.clone(), page.cursor));
             db::write(&inner.db, writes).await?;
             report.add(&staged.report);
             inner.state.borrow_mut().store.apply(staged)?;
+            Ok::<_, Error>(())
+        };
+        if done {
+            commit.await?;
+        } else {
+            let next_url = page_url(Some(&next_cursor));
+            let next = session.call_text("GET", &next_url, Body::None);
+            let (committed, next) = futures_util::future::join(commit, next).await;
+            committed?;
+            prefetched = Some(next);
         }
         pages += 1;
-        cursor = Some(page.cursor);
-        if page.done {
+        cursor = Some(next_cursor);
+        if done {
             options.service_progress(&service.name, "done", items, bytes, true);
             return Ok((report, pages, bytes));
         }
         options.service_progress(&service.name, "fetch", items, bytes, false);
     }
+}
+
+/// Reads and verifies one export page: canonical pages the fast way, hashing the text without its
+/// proof with WebCrypto; anything else the general way, which gives the precise error.
+async fn read_page(text: &str, node_did: &str) -> Result<VerifiedPage> {
+    if let Some(prepared) = PreparedPage::new(text) {
+        let (before, after) = prepared.unsigned();
+        let mut unsigned = Vec::with_capacity(before.len() + after.len());
+        unsigned.extend_from_slice(before.as_bytes());
+        unsigned.extend_from_slice(after.as_bytes());
+        let hash = digest::sha256(&unsigned).await;
+        drop(unsigned);
+        if let Some(page) = prepared.finish(node_did, &hash) {
+            return Ok(page);
+        }
+    }
+    VerifiedPage::read_general(text, node_did)
 }
 
 #[wasm_bindgen(js_class = Vault)]

@@ -439,9 +439,9 @@ pub(crate) fn commit_writes(
     }
     let key = JsValue::from_f64(staged.number as f64);
     Ok(vec![
-        Write::Put(db::HEADS, key.clone(), staged.heads_json()?),
-        Write::Put(db::BODIES, key.clone(), staged.bodies_json()?),
-        Write::Put(db::LOG, key, staged.log_json()?),
+        Write::PutBytes(db::HEADS, key.clone(), staged.heads_json()?),
+        Write::PutBytes(db::BODIES, key.clone(), staged.bodies_json()?),
+        Write::PutBytes(db::LOG, key, staged.log_json()?),
         Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
     ])
 }
@@ -498,11 +498,11 @@ impl Vault {
         #[wasm_bindgen(unchecked_param_type = "SignedBundle")] bundle: JsValue,
     ) -> Promise {
         let inner = self.inner.clone();
-        let value = jsv::value_of(&bundle);
+        let text = jsv::text_of(&bundle);
         promise_of(async move {
             inner.check_open()?;
-            let value = value?;
-            let verified = crate::core::bundle::verify_bundle(&value)?;
+            let text = text?;
+            let verified = crate::core::bundle::verify_bundle_text(&text)?;
             let did = inner.did()?;
             if verified.did != did {
                 return Err(Error::DidMismatch(format!(
@@ -510,8 +510,8 @@ impl Vault {
                     verified.did
                 )));
             }
-            let bundle = crate::core::bundle::Bundle::from_value(&value)?;
-            let sections = crate::core::export::parse_bundle_sections(&bundle.sections)?;
+            let sections = crate::core::export::parse_bundle_sections_text(&text)?;
+            drop(text);
             let t = (js_sys::Date::now() / 1000.0) as u64;
             let mut reports = Vec::new();
             let _guard = inner.writer.lock().await;
@@ -521,16 +521,16 @@ impl Vault {
                     .into_iter()
                     .flat_map(|(collection, items)| {
                         items.into_iter().map(move |item| {
-                            crate::core::store::Incoming::new(
+                            crate::core::store::Incoming::from_canonical(
                                 collection.clone(),
                                 item.id,
                                 item.updated_at,
                                 false,
-                                &item.data,
+                                item.data,
                             )
                         })
                     })
-                    .collect::<Result<_>>()?;
+                    .collect();
                 let staged = inner
                     .state
                     .borrow()
@@ -624,9 +624,9 @@ pub(crate) fn entries_commit_writes(
 ) -> Result<Vec<Write>> {
     let key = JsValue::from_f64(staged.number as f64);
     let mut writes = vec![
-        Write::Put(db::HEADS, key.clone(), staged.heads_json()?),
-        Write::Put(db::BODIES, key.clone(), staged.bodies_json()?),
-        Write::Put(db::LOG, key, staged.log_json()?),
+        Write::PutBytes(db::HEADS, key.clone(), staged.heads_json()?),
+        Write::PutBytes(db::BODIES, key.clone(), staged.bodies_json()?),
+        Write::PutBytes(db::LOG, key, staged.log_json()?),
         Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
     ];
     writes.extend(extra);
