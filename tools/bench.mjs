@@ -29,6 +29,8 @@ const dir =
 mkdirSync(dir, { recursive: true });
 mkdirSync("target/bench-runs", { recursive: true }); // each size's runs, before they are summed up
 const started = Date.now();
+// pkg/ may be rebuilt while the bench runs (it takes minutes): then its figures mix two builds.
+const wasmAtStart = readFileSync("pkg/bundle_vault_bg.wasm");
 
 // ---- run every size ----------------------------------------------------------------------------
 
@@ -110,6 +112,7 @@ const summary = perSize.map(({ items, runs: list }) => {
 });
 
 const wasm = readFileSync("pkg/bundle_vault_bg.wasm");
+const rebuilt = !wasm.equals(wasmAtStart);
 const size = {
   raw: wasm.length,
   gzip: gzipSync(wasm, { level: 9 }).length,
@@ -170,6 +173,7 @@ lines.push(
   `${date}, ${machine}, ${perSize[0].browser} headless, release build; medians of ${runs} run(s) per size; ` +
     `wasm ${kib(size.raw)} raw, ${kib(size.gzip)} gzip, ${kib(size.brotli)} brotli.`,
 );
+if (rebuilt) lines.push("", "**pkg/ was rebuilt while this bench ran: its figures mix two builds; run it again.**");
 lines.push("");
 lines.push("| operation | items (JSON) | vault | JS baseline | limit | vault / baseline | vault / limit |");
 lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
@@ -199,7 +203,7 @@ lines.push("");
 for (const [what, met, figure] of goals) lines.push(`- ${met ? "met" : "**not met**"}: ${what} — ${figure}`);
 const table = lines.join("\n");
 
-const results = { date: new Date().toISOString(), machine, browser: perSize[0].browser, runsPerSize: runs, wasmSize: size, summary, goals: goals.map(([what, met, figure]) => ({ what, met, figure })), problems, raw: perSize };
+const results = { date: new Date().toISOString(), machine, pkgRebuiltDuringRun: rebuilt, browser: perSize[0].browser, runsPerSize: runs, wasmSize: size, summary, goals: goals.map(([what, met, figure]) => ({ what, met, figure })), problems, raw: perSize };
 writeFileSync(join(dir, "results.json"), JSON.stringify(results, null, 2));
 writeFileSync(join(dir, "results.md"), `${table}\n`);
 const svg = chart(summary);
@@ -208,6 +212,7 @@ await png(svg, join(dir, "chart.png"));
 
 console.log(`\nbundle-vault benchmark\n\n${table}\n`);
 console.log(`bench: ${dir}/results.json, results.md, chart.svg, chart.png; ${Math.round((Date.now() - started) / 1000)} s in all`);
+if (rebuilt) console.error("bench: pkg/ was rebuilt while the bench ran: its figures mix two builds; run it again");
 if (problems.length) {
   console.error(`bench: steps did not complete:\n  ${problems.join("\n  ")}`);
   process.exitCode = 1;
@@ -247,7 +252,7 @@ function chart(summary) {
     for (let t = lo; t <= hi; t *= 10) {
       const tx = px + x(t);
       out.push(`<line x1="${tx}" y1="${top + 24}" x2="${tx}" y2="${top + panelH}" stroke="#ddd"/>`);
-      out.push(`<text x="${tx}" y="${top + panelH + 14}" text-anchor="middle" fill="#555">${secs(t)}</text>`);
+      out.push(`<text x="${tx}" y="${top + panelH + 14}" text-anchor="middle" fill="#555">${t < 1000 ? `${+t.toPrecision(1)} ms` : `${+(t / 1000).toPrecision(2)} s`}</text>`);
     }
     s.ops.forEach((o, i) => {
       ["vault", "baseline", "limit"].forEach((k, j) => {
