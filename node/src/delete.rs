@@ -44,12 +44,12 @@ pub async fn delete(
             ),
         ));
     }
-    if request.node != state.config.name {
+    if request.node != state.node_did {
         return Err(ApiError::bad_request(
             "NODE_MISMATCH",
             format!(
-                "the request is for node {:?}, this is {:?}",
-                request.node, state.config.name
+                "the request is for node {:?}, this node's key is {:?}",
+                request.node, state.node_did
             ),
         ));
     }

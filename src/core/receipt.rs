@@ -49,7 +49,9 @@ pub struct DeleteRequest {
     pub did: String,
     /// The service (as named in the node's manifest).
     pub service: String,
-    /// The node's name (the manifest's `node`), so a request cannot be replayed at another node.
+    /// The node's key DID (the manifest's `did`), so a request cannot be replayed at another node. Not
+    /// the node's name: a name is only what a node says of itself, and a node that claimed another's
+    /// name could otherwise pass on requests made for it to that node.
     pub node: String,
     /// 32 lowercase hex digits, never used twice.
     pub nonce: String,
@@ -209,8 +211,9 @@ impl DeletionReceipt {
         Ok(receipt)
     }
 
-    /// [`DeletionReceipt::verify`], and that the receipt answers exactly `signed_request`: same DID,
-    /// service and node, and `request_hash` of that request.
+    /// [`DeletionReceipt::verify`], and that the receipt answers exactly `signed_request`: same DID and
+    /// service, the request made for the node whose key signed the receipt (`node_did`), and
+    /// `request_hash` of that request. (The receipt's `node` is the node's name, for people.)
     pub fn verify_for_request(
         value: &Value,
         node_did: &str,
@@ -232,8 +235,8 @@ impl DeletionReceipt {
         if receipt.service != request.service {
             return mismatch("service", &receipt.service, &request.service);
         }
-        if receipt.node != request.node {
-            return mismatch("node", &receipt.node, &request.node);
+        if request.node != node_did {
+            return mismatch("signer", node_did, &request.node);
         }
         if receipt.request_hash != expected_hash {
             return mismatch("request_hash", &receipt.request_hash, &expected_hash);
@@ -545,7 +548,7 @@ mod tests {
     #[test]
     fn deletion_receipt_round_trip() {
         let (user, node) = (user(), node());
-        let signed_request = DeleteRequest::new(&user.did(), "media", "source", T)
+        let signed_request = DeleteRequest::new(&user.did(), "media", &node.did_key(), T)
             .unwrap()
             .sign(&user, T)
             .unwrap();
@@ -568,7 +571,7 @@ mod tests {
                 .code(),
             "DID_MISMATCH"
         );
-        let other_request = DeleteRequest::new(&user.did(), "media", "source", T)
+        let other_request = DeleteRequest::new(&user.did(), "media", &node.did_key(), T)
             .unwrap()
             .sign(&user, T)
             .unwrap();
@@ -576,6 +579,24 @@ mod tests {
             DeletionReceipt::verify_for_request(&signed, &node.did_key(), &other_request)
                 .unwrap_err()
                 .code(),
+            "EXPORT_MALFORMED"
+        );
+        // A request made for another node's key does not match a receipt of this one, even when the
+        // hash binds it (a node passing on a request made for it).
+        let for_other_node = DeleteRequest::new(&user.did(), "media", &user.did_key(), T)
+            .unwrap()
+            .sign(&user, T)
+            .unwrap();
+        let mut relayed = receipt.clone();
+        relayed.request_hash = request_hash(&for_other_node).unwrap();
+        assert_eq!(
+            DeletionReceipt::verify_for_request(
+                &relayed.sign(&node, T).unwrap(),
+                &node.did_key(),
+                &for_other_node
+            )
+            .unwrap_err()
+            .code(),
             "EXPORT_MALFORMED"
         );
         let mut bad = receipt.to_value();

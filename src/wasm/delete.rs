@@ -176,7 +176,7 @@ async fn delete_service(
     options.check_abort()?;
     let manifest = &session.manifest;
     let requested_at = String::from(js_sys::Date::new_0().to_iso_string());
-    let request = DeleteRequest::new(did, &service.name, &manifest.node, &requested_at)?;
+    let request = DeleteRequest::new(did, &service.name, &manifest.did, &requested_at)?;
     let signed = inner.with_key(|key| request.sign(key, &super::keypair::now()))?;
     let (value, _) = session
         .call("POST", &service.delete, Body::Json(&signed.to_string()))

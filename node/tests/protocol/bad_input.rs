@@ -157,7 +157,8 @@ fn bad_delete_requests() {
     let now = bundle_node::clock::now_millis();
     let at = |ms: u64| bundle_node::clock::timestamp(ms);
     let signed = |request: DeleteRequest, key: &Keypair| request.sign(key, &at(now)).unwrap();
-    let fresh = || DeleteRequest::new(&did, "media", "source", &at(now)).unwrap();
+    let node_did = client.manifest().did;
+    let fresh = || DeleteRequest::new(&did, "media", &node_did, &at(now)).unwrap();
 
     // Stale and future requests.
     let mut old = fresh();
@@ -170,6 +171,13 @@ fn bad_delete_requests() {
     let mut other_service = fresh();
     other_service.service = "chat".into();
     post(&signed(other_service, &user)).err(400, "SERVICE_MISMATCH");
+    let mut other_node = fresh();
+    // Another node's key, or this node's name: neither names this node.
+    other_node.node = keypair(99).did_key();
+    post(&signed(other_node, &user)).err(400, "NODE_MISMATCH");
+    let mut by_name = fresh();
+    by_name.node = "source".into();
+    post(&signed(by_name, &user)).err(400, "NODE_MISMATCH");
     let mut other_node = fresh();
     other_node.node = "target".into();
     post(&signed(other_node, &user)).err(400, "NODE_MISMATCH");

@@ -181,7 +181,7 @@ fn export_count_delete_transfer() {
     let (_, before_delete) = src.export_all(&token, &manifest.did, "media", &did, 5000, None);
     for service in &manifest.services {
         let before = src.count(&token, &service.name, &did);
-        let request = delete_request(&user, &service.name, "source");
+        let request = delete_request(&user, &service.name, &manifest.did);
         let receipt = src
             .post_json(
                 &format!("/services/{}/delete", service.name),
@@ -204,7 +204,7 @@ fn export_count_delete_transfer() {
         )
         .err(409, "REPLAY");
         // A fresh request answers zero counts.
-        let fresh = delete_request(&user, &service.name, "source");
+        let fresh = delete_request(&user, &service.name, &manifest.did);
         let receipt = src
             .post_json(
                 &format!("/services/{}/delete", service.name),

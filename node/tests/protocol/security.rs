@@ -17,7 +17,7 @@ fn a_delete_request_stays_spent_across_a_restart_and_a_new_login() {
     let did = user.did();
     let client = node.client();
     let token = client.login(&user);
-    let request = delete_request(&user, "chat", "source");
+    let request = delete_request(&user, "chat", &client.manifest().did);
     client
         .post_json("/services/chat/delete", Some(&token), &request)
         .ok();
