@@ -168,10 +168,11 @@ pub async fn authenticate(state: &SharedState, headers: &HeaderMap) -> ApiResult
         })?
         .to_str()
         .map_err(|_| ApiError::unauthorized("AUTH_REQUIRED", "malformed Authorization header"))?;
+    // The scheme is case-insensitive (RFC 9110 §11.1).
     let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::unauthorized(

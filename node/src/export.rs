@@ -39,6 +39,12 @@ pub async fn export(
     require_same_did(&token_did, &did)?;
     let limit = match params.get("limit") {
         None => DEFAULT_PAGE_LIMIT,
+        // Digits only: `parse` would also take a sign (`+5`).
+        Some(text) if !text.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(ApiError::invalid(format!(
+                "limit must be a positive integer (at most {MAX_PAGE_LIMIT} are returned)"
+            )))
+        }
         Some(text) => match text.parse::<u64>() {
             Ok(0) | Err(_) => {
                 return Err(ApiError::invalid(format!(

@@ -147,6 +147,19 @@ fn challenge_and_token_rules() {
     client
         .get(&format!("/services/chat/count?did={}", encode(&did)), None)
         .err(401, "AUTH_REQUIRED");
+    // The scheme is case-insensitive; another scheme is no token at all.
+    let fresh = client.login(&user);
+    let count = format!("/services/chat/count?did={}", encode(&did));
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let header = format!("{scheme} {fresh}");
+        client
+            .request("GET", &count, &[("Authorization", header.as_str())])
+            .ok();
+    }
+    let basic = format!("Basic {fresh}");
+    client
+        .request("GET", &count, &[("Authorization", basic.as_str())])
+        .err(401, "AUTH_REQUIRED");
     client
         .get(
             &format!("/services/chat/count?did={}", encode(&did)),

@@ -85,6 +85,8 @@ fn malformed_requests() {
     export("").err(400, "INVALID_REQUEST");
     export(&format!("did={}&limit=0", encode(&did))).err(400, "INVALID_REQUEST");
     export(&format!("did={}&limit=ten", encode(&did))).err(400, "INVALID_REQUEST");
+    export(&format!("did={}&limit=%2B5", encode(&did))).err(400, "INVALID_REQUEST");
+    export(&format!("did={}&limit=", encode(&did))).err(400, "INVALID_REQUEST");
     export(&format!("did={}&did={}", encode(&did), encode(&did))).err(400, "INVALID_REQUEST");
     export(&format!("did={}&since=yesterday", encode(&did))).err(400, "INVALID_REQUEST");
     for cursor in ["garbage", "00000000.1", "", "abc.def"] {
