@@ -266,15 +266,10 @@ fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
         return None;
     }
     let proof_text = bundle.proof.get();
-    let at = (proof_text.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-    const MEMBER: &str = ",\"proof\":";
-    let member_start = at.checked_sub(MEMBER.len())?;
-    if text.get(member_start..at)? != MEMBER {
-        return None;
-    }
+    let (start, end) = canonical_text::proof_member_span(text, proof_text)?;
     let mut hasher = Sha256::new();
-    hasher.update(&text[..member_start]);
-    hasher.update(text.get(at + proof_text.len()..)?);
+    hasher.update(&text[..start]);
+    hasher.update(&text[end..]);
     let document_hash: [u8; 32] = hasher.finalize().into();
     let proof: Value = serde_json::from_str(proof_text).ok()?;
     let verified = proof::verify_prehashed(proof.as_object()?, &document_hash).ok()?;

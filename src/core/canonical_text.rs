@@ -35,6 +35,21 @@ pub fn canonical_depth(text: &str, max_depth: usize) -> Option<usize> {
     (r.value_tracking(0, max_depth, &mut deepest) && r.i == r.b.len()).then_some(deepest)
 }
 
+/// Where the `proof` member of a canonical object's `text` lies, given its value `proof` (a slice of
+/// `text`, e.g. a borrowed `RawValue`): the start of `,"proof":` and the end of the value. Cutting that
+/// span out gives the canonical form of the object without its proof. `None` when `proof` is not a
+/// slice of `text` preceded by `,"proof":` (a proof that is the first member: no signed document of
+/// this crate has one).
+pub fn proof_member_span(text: &str, proof: &str) -> Option<(usize, usize)> {
+    const MEMBER: &str = ",\"proof\":";
+    let at = (proof.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let end = at
+        .checked_add(proof.len())
+        .filter(|end| *end <= text.len())?;
+    let start = at.checked_sub(MEMBER.len())?;
+    (text.get(start..at)? == MEMBER).then_some((start, end))
+}
+
 struct Recognizer<'a> {
     b: &'a [u8],
     i: usize,

@@ -378,19 +378,13 @@ impl<'a> PreparedPage<'a> {
                 return None;
             }
         }
-        // The proof member: `,"proof":` then the proof object (never first: `cursor` sorts first).
-        let proof_text = page.proof.get();
-        let at = (proof_text.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-        const MEMBER: &str = ",\"proof\":";
-        let member_start = at.checked_sub(MEMBER.len())?;
-        if text.get(member_start..at)? != MEMBER {
-            return None;
-        }
+        // The proof member is never first: `cursor` sorts first.
+        let (member_start, proof_end) = canonical_text::proof_member_span(text, page.proof.get())?;
         Some(PreparedPage {
             text,
             page,
             member_start,
-            proof_end: at + proof_text.len(),
+            proof_end,
         })
     }
 

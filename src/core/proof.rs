@@ -42,6 +42,12 @@ pub struct Verified {
 /// `created` is an XML Schema dateTime such as `2026-03-09T16:45:00Z`; the core has no clock, so the
 /// caller gives the time. The proof options are the vault's fixed ones (see [`sign_with_options`]).
 pub fn sign(document: Value, keypair: &Keypair, created: &str) -> Result<Value> {
+    sign_with_options(document, vault_options(keypair, created), keypair)
+}
+
+/// The vault's fixed proof options: `DataIntegrityProof`, `eddsa-jcs-2022`, `created`, the key's
+/// `did:key` verification method, `assertionMethod`.
+fn vault_options(keypair: &Keypair, created: &str) -> Map<String, Value> {
     let mut options = Map::new();
     options.insert("type".into(), PROOF_TYPE.into());
     options.insert("cryptosuite".into(), CRYPTOSUITE.into());
@@ -51,7 +57,7 @@ pub fn sign(document: Value, keypair: &Keypair, created: &str) -> Result<Value> 
         keypair.verification_method().into(),
     );
     options.insert("proofPurpose".into(), PROOF_PURPOSE.into());
-    sign_with_options(document, options, keypair)
+    options
 }
 
 /// The proof (the vault's fixed options, see [`sign`]) for a document without `@context` that the caller
@@ -62,15 +68,7 @@ pub fn sign_prehashed(
     keypair: &Keypair,
     created: &str,
 ) -> Result<Map<String, Value>> {
-    let mut proof = Map::new();
-    proof.insert("type".into(), PROOF_TYPE.into());
-    proof.insert("cryptosuite".into(), CRYPTOSUITE.into());
-    proof.insert("created".into(), created.into());
-    proof.insert(
-        "verificationMethod".into(),
-        keypair.verification_method().into(),
-    );
-    proof.insert("proofPurpose".into(), PROOF_PURPOSE.into());
+    let mut proof = vault_options(keypair, created);
     check_options(&proof)?;
     let config_hash = sha256_canonical(&WithoutKey {
         map: &proof,

@@ -473,15 +473,7 @@ impl Store {
         }
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
-            let heads: HeadsRecord = serde_json::from_str(heads_json)
-                .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
-            let bodies: Vec<Value> = serde_json::from_str(bodies_json)
-                .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
-            if bodies.len() != heads.rows.len() {
-                return Err(Error::LogBroken(format!(
-                    "commit {number}: heads and bodies differ in length"
-                )));
-            }
+            let (heads, bodies): (_, Vec<Value>) = read_commit(number, heads_json, bodies_json)?;
             let Some(collections) = self.sections.get(&heads.section) else {
                 continue;
             };
@@ -508,18 +500,7 @@ impl Store {
                     .push((id, Value::Object(item)));
             }
         }
-        let live: usize = self
-            .counts()
-            .values()
-            .flat_map(|c| c.values())
-            .map(|n| *n as usize)
-            .sum();
-        if found != live {
-            return Err(Error::LogBroken(format!(
-                "{} of {live} live items have no stored body",
-                live - found.min(live)
-            )));
-        }
+        self.check_all_found(found)?;
         let sections = out
             .into_iter()
             .map(|(section, collections)| {
@@ -580,15 +561,8 @@ impl Store {
         }
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
-            let heads: HeadsRecord = serde_json::from_str(heads_json)
-                .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
-            let bodies: Vec<&'a RawValue> = serde_json::from_str(bodies_json)
-                .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
-            if bodies.len() != heads.rows.len() {
-                return Err(Error::LogBroken(format!(
-                    "commit {number}: heads and bodies differ in length"
-                )));
-            }
+            let (heads, bodies): (_, Vec<&'a RawValue>) =
+                read_commit(number, heads_json, bodies_json)?;
             let Some((section, collections)) = self.sections.get_key_value(&heads.section) else {
                 continue;
             };
@@ -618,18 +592,7 @@ impl Store {
                     .push((id, updated_at, body));
             }
         }
-        let live: usize = self
-            .counts()
-            .values()
-            .flat_map(|c| c.values())
-            .map(|n| *n as usize)
-            .sum();
-        if found != live {
-            return Err(Error::LogBroken(format!(
-                "{} of {live} live items have no stored body",
-                live - found.min(live)
-            )));
-        }
+        self.check_all_found(found)?;
         let size: usize = out
             .values()
             .flat_map(|c| c.values())
@@ -692,6 +655,43 @@ impl Store {
             counts,
         })
     }
+}
+
+impl Store {
+    /// Checks that assembling found a stored body for every live item.
+    fn check_all_found(&self, found: usize) -> Result<()> {
+        let live: usize = self
+            .counts()
+            .values()
+            .flat_map(|c| c.values())
+            .map(|n| *n as usize)
+            .sum();
+        if found != live {
+            return Err(Error::LogBroken(format!(
+                "{} of {live} live items have no stored body",
+                live - found.min(live)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A commit's heads and bodies records, read and checked to pair up.
+fn read_commit<'a, B: Deserialize<'a>>(
+    number: u64,
+    heads_json: &str,
+    bodies_json: &'a str,
+) -> Result<(HeadsRecord, Vec<B>)> {
+    let heads: HeadsRecord = serde_json::from_str(heads_json)
+        .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
+    let bodies: Vec<B> = serde_json::from_str(bodies_json)
+        .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
+    if bodies.len() != heads.rows.len() {
+        return Err(Error::LogBroken(format!(
+            "commit {number}: heads and bodies differ in length"
+        )));
+    }
+    Ok((heads, bodies))
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
