@@ -34,6 +34,15 @@ fn tombstone(collection: &str, id: &str, t: u32) -> Incoming {
 #[derive(Default)]
 struct Written(Vec<(u64, String, String, String)>);
 
+impl Written {
+    /// `(number, heads, bodies)` of every commit, as `Store::assemble` takes them.
+    fn commits(&self) -> impl Iterator<Item = (u64, &str, &str)> {
+        self.0
+            .iter()
+            .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str()))
+    }
+}
+
 fn merge_page(
     store: &mut Store,
     written: &mut Written,
@@ -60,10 +69,7 @@ fn bundle_text(store: &Store, written: &Written) -> String {
             "did:imajin:x",
             "vault",
             "2026-03-09T16:45:00Z",
-            written
-                .0
-                .iter()
-                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+            written.commits(),
         )
         .unwrap();
     let general = canonical::to_canonical_string(&bundle.to_value().unwrap()).unwrap();
@@ -74,10 +80,7 @@ fn bundle_text(store: &Store, written: &Written) -> String {
             "vault",
             "2026-03-09T16:45:00Z",
             &store.chain().commitment(),
-            written
-                .0
-                .iter()
-                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+            written.commits(),
         )
         .unwrap();
     assert_eq!(fast.text, general);
@@ -117,15 +120,7 @@ fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
     let key = bundle_vault::core::keys::Keypair::from_seed(&[5; 32]);
     let did = key.did();
     let bundle = store
-        .assemble(
-            &did,
-            "vault",
-            "2026-03-09T16:45:00Z",
-            written
-                .0
-                .iter()
-                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
-        )
+        .assemble(&did, "vault", "2026-03-09T16:45:00Z", written.commits())
         .unwrap();
     let general =
         canonical::to_canonical_string(&bundle.sign(&key, "2026-03-09T16:45:00Z").unwrap())
@@ -136,10 +131,7 @@ fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
             "vault",
             "2026-03-09T16:45:00Z",
             &store.chain().commitment(),
-            written
-                .0
-                .iter()
-                .map(|(n, h, b, _)| (*n, h.as_str(), b.as_str())),
+            written.commits(),
         )
         .unwrap();
     let fast = bundle_vault::core::bundle::sign_text(

@@ -35,6 +35,24 @@ pub fn canonical_depth(text: &str, max_depth: usize) -> Option<usize> {
     (r.value_tracking(0, max_depth, &mut deepest) && r.i == r.b.len()).then_some(deepest)
 }
 
+/// Whether a JSON string of `text` has an escape: a control character, `"` or `\`.
+pub fn needs_escape(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// Appends `text` as a JSON string in its RFC 8785 form (serde_json escapes exactly as RFC 8785
+/// §3.2.2.2 does: the short escapes, `\u00xx` in lowercase hex for other controls, nothing else).
+pub fn push_string(out: &mut String, text: &str) {
+    if !needs_escape(text) {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        // Serializing a string cannot fail.
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    }
+}
+
 /// Where the `proof` member of a canonical object's `text` lies, given its value `proof` (a slice of
 /// `text`, e.g. a borrowed `RawValue`): the start of `,"proof":` and the end of the value. Cutting that
 /// span out gives the canonical form of the object without its proof. `None` when `proof` is not a

@@ -242,16 +242,12 @@ pub fn signed_page_text<'a>(
     node_key: &Keypair,
     created: &str,
 ) -> Result<String> {
-    fn string(out: &mut String, text: &str) -> Result<()> {
-        let quoted = serde_json::to_string(text).map_err(|e| Error::InvalidJson(e.to_string()))?;
-        out.push_str(&quoted);
-        Ok(())
-    }
+    let string = canonical_text::push_string;
     let mut out = String::with_capacity(64 * 1024);
     out.push_str("{\"cursor\":");
-    string(&mut out, cursor)?;
+    string(&mut out, cursor);
     out.push_str(",\"did\":");
-    string(&mut out, did)?;
+    string(&mut out, did);
     out.push_str(if done {
         ",\"done\":true,\"items\":["
     } else {
@@ -262,7 +258,7 @@ pub fn signed_page_text<'a>(
             out.push(',');
         }
         out.push_str("{\"collection\":");
-        string(&mut out, item.collection)?;
+        string(&mut out, item.collection);
         out.push_str(",\"data\":");
         match (item.deleted, item.data) {
             (false, Some(data)) if canonical_text::is_canonical(data, MAX_DATA_DEPTH) => {
@@ -282,17 +278,17 @@ pub fn signed_page_text<'a>(
             (true, _) => out.push_str("null,\"deleted\":true"),
         }
         out.push_str(",\"id\":");
-        string(&mut out, item.id)?;
+        string(&mut out, item.id);
         out.push_str(",\"updated_at\":");
-        string(&mut out, item.updated_at)?;
+        string(&mut out, item.updated_at);
         out.push('}');
     }
     out.push(']');
     let rest_start = out.len();
     out.push_str(",\"section\":");
-    string(&mut out, section)?;
+    string(&mut out, section);
     out.push_str(",\"service\":");
-    string(&mut out, service)?;
+    string(&mut out, service);
     out.push('}');
     let document_hash: [u8; 32] = Sha256::digest(out.as_bytes()).into();
     let proof = proof::sign_prehashed(&document_hash, node_key, created)?;

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::bundle::{LogCommitment, GENESIS_HEAD};
 use super::canonical;
 use super::error::{Error, Result};
+use super::proof::HashWriter;
 
 /// One log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,18 +78,6 @@ impl LogEntry {
         )
         .map_err(|e| Error::InvalidJson(e.to_string()))?;
         Ok(hex_lower(&hasher.0.finalize()))
-    }
-}
-
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

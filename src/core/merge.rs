@@ -14,6 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::canonical;
+use super::canonical_text;
 use super::error::Result;
 
 /// One version of an item, as the merge sees it.
@@ -108,17 +109,16 @@ pub fn item_hash_canonical(
     hasher.finalize().into()
 }
 
-/// A string in its RFC 8785 form (serde_json escapes exactly as RFC 8785 §3.2.2.2 does).
+/// A string in its RFC 8785 form ([`canonical_text::push_string`]), without a copy when it has no escape.
 fn write_string(hasher: &mut Sha256, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if canonical_text::needs_escape(text) {
+        let mut quoted = String::with_capacity(text.len() + 8);
+        canonical_text::push_string(&mut quoted, text);
+        hasher.update(quoted);
+    } else {
         hasher.update(b"\"");
         hasher.update(text);
         hasher.update(b"\"");
-    } else {
-        let mut buffer = Vec::with_capacity(text.len() + 8);
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut buffer, text);
-        hasher.update(&buffer);
     }
 }
 

@@ -300,7 +300,8 @@ pub fn sha256_of_value(value: &Value) -> Result<[u8; 32]> {
     }
 }
 
-struct HashWriter(Sha256);
+/// An `io::Write` that feeds SHA-256, so serializers stream into the hash without a buffer.
+pub(crate) struct HashWriter(pub(crate) Sha256);
 
 impl io::Write for HashWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

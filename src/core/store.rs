@@ -58,7 +58,7 @@ impl Incoming {
         let data = if deleted {
             "null".to_owned()
         } else {
-            super::canonical::to_canonical_string(data)?
+            canonical::to_canonical_string(data)?
         };
         Ok(Self::from_canonical(
             collection, id, updated_at, deleted, data,
@@ -600,20 +600,15 @@ impl Store {
             .map(|(id, t, body)| id.len() + t.len() + body.len() + 40)
             .sum();
         let mut text = String::with_capacity(size + 1024);
-        let string = |text: &mut String, s: &str| -> Result<()> {
-            text.push_str(
-                &serde_json::to_string(s).map_err(|e| Error::InvalidJson(e.to_string()))?,
-            );
-            Ok(())
-        };
+        let string = canonical_text::push_string;
         text.push_str("{\"did\":");
-        string(&mut text, did)?;
+        string(&mut text, did);
         text.push_str(",\"exported_at\":");
-        string(&mut text, exported_at)?;
+        string(&mut text, exported_at);
         text.push_str(",\"log\":{\"head\":");
-        string(&mut text, &log.head)?;
+        string(&mut text, &log.head);
         text.push_str(&format!(",\"length\":{}}},\"node\":", log.length));
-        string(&mut text, node)?;
+        string(&mut text, node);
         let sections_at = text.len();
         text.push_str(",\"sections\":{");
         let mut counts = SectionCounts::new();
@@ -621,14 +616,14 @@ impl Store {
             if s_index > 0 {
                 text.push(',');
             }
-            string(&mut text, section)?;
+            string(&mut text, section);
             text.push_str(":{");
             let section_counts = counts.entry((*section).to_owned()).or_default();
             for (c_index, (collection, items)) in collections.iter_mut().enumerate() {
                 if c_index > 0 {
                     text.push(',');
                 }
-                string(&mut text, collection)?;
+                string(&mut text, collection);
                 text.push_str(":[");
                 items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 for (i, (id, updated_at, body)) in items.iter().enumerate() {
@@ -638,9 +633,9 @@ impl Store {
                     text.push_str("{\"data\":");
                     text.push_str(body);
                     text.push_str(",\"id\":");
-                    string(&mut text, id)?;
+                    string(&mut text, id);
                     text.push_str(",\"updated_at\":");
-                    string(&mut text, updated_at)?;
+                    string(&mut text, updated_at);
                     text.push('}');
                 }
                 text.push(']');

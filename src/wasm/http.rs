@@ -147,12 +147,11 @@ pub async fn request_text(
     if body.length() as usize > MAX_RESPONSE_BYTES {
         return Err(Error::TooLarge(format!("{url} answered {} bytes", body.length())).into());
     }
-    let bytes = body.to_vec();
+    let mut bytes = body.to_vec();
     // As `Response.text()` would: a leading byte order mark is not part of the text.
-    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => rest.to_vec(),
-        None => bytes,
-    };
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         // An error answer is only read for its message.
