@@ -4,6 +4,7 @@
 #   target node  http://$HOST:$TARGET_PORT  empty: where the user pushes their bundle
 #   app          http://$HOST:$APP_PORT     www/ with the built package under /pkg/
 # Both nodes keep their data (SQLite and node key) in $RUN_DIR, so a restart keeps accounts and keys.
+# The nodes are the optimized `node` build (Cargo.toml); NODE_PROFILE=dev takes the test build instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,9 @@ TARGET_PORT=${TARGET_PORT:-7002}
 DEMO_ITEMS=${DEMO_ITEMS:-2000}
 RUN_DIR=${RUN_DIR:-.run}
 
-cargo build --quiet --release -p bundle-node
+profile=${NODE_PROFILE:-node}
+cargo build --quiet --profile "$profile" -p bundle-node
+bin=target/$([ "$profile" = dev ] && echo debug || echo "$profile")/bundle-node
 mkdir -p "$RUN_DIR/source" "$RUN_DIR/target"
 
 pids=()
@@ -26,10 +29,10 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-target/release/bundle-node --listen "$HOST:$SOURCE_PORT" --name source --data "$RUN_DIR/source" \
+"$bin" --listen "$HOST:$SOURCE_PORT" --name source --data "$RUN_DIR/source" \
   --demo-items "$DEMO_ITEMS" &
 pids+=($!)
-target/release/bundle-node --listen "$HOST:$TARGET_PORT" --name target --data "$RUN_DIR/target" &
+"$bin" --listen "$HOST:$TARGET_PORT" --name target --data "$RUN_DIR/target" &
 pids+=($!)
 node tools/serve.mjs --host "$HOST" --port "$APP_PORT" \
   --connect "http://$HOST:$SOURCE_PORT" --connect "http://$HOST:$TARGET_PORT" &

@@ -3,6 +3,8 @@
 #   tools/with-nodes.sh [--demo-items N] -- COMMAND…
 # The command sees SOURCE_MANIFEST and TARGET_MANIFEST (the nodes' manifest URLs). The source node
 # runs in demo mode; both keep their data in a temporary directory that is removed afterwards.
+# NODE_PROFILE picks the node's build: `dev` (default; the build `cargo test` already made, so tests
+# compile nothing more) or `node` (optimized, for `make bench` and `make run`; see Cargo.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +19,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cargo build --quiet --release -p bundle-node
-bin=target/release/bundle-node
+profile=${NODE_PROFILE:-dev}
+cargo build --quiet --profile "$profile" -p bundle-node
+bin=target/$([ "$profile" = dev ] && echo debug || echo "$profile")/bundle-node
 work=$(mktemp -d)
 pids=()
 cleanup() {

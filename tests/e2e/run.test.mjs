@@ -96,7 +96,7 @@ test("make run: source in demo mode, target, app; a restart keeps the node keys;
   const dir = mkdtempSync(join(tmpdir(), "bundle-vault-run-"));
   try {
     const ports = { APP_PORT: await freePort(), SOURCE_PORT: await freePort(), TARGET_PORT: await freePort() };
-    const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), RUN_DIR: dir, DEMO_ITEMS: "50" };
+    const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), RUN_DIR: dir, DEMO_ITEMS: "50", NODE_PROFILE: "dev" };
     const source = `http://127.0.0.1:${ports.SOURCE_PORT}`;
     const target = `http://127.0.0.1:${ports.TARGET_PORT}`;
 
