@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod background;
 pub mod body;
+pub mod canned;
 pub mod catalog;
 pub mod clock;
 pub mod config;

@@ -21,7 +21,7 @@ use crate::body::{DRAIN_LIMIT, MAX_JSON_BODY};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::Db;
-use crate::{auth, catalog, delete, dev, export, fault, node_key, transfer};
+use crate::{auth, canned, catalog, delete, dev, export, fault, node_key, transfer};
 
 /// The path of the service manifest.
 pub const MANIFEST_PATH: &str = "/.well-known/bundle-node";
@@ -40,6 +40,8 @@ pub struct AppState {
     pub cursor_tag: String,
     /// Faults armed through `/dev/fault` (consulted only with `--dev-endpoints`).
     pub faults: fault::Faults,
+    /// Answers stored through `/dev/canned` (served only with `--dev-endpoints`).
+    pub canned: canned::Canned,
 }
 
 /// Shared state as handlers receive it.
@@ -88,6 +90,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, String> {
         node_did,
         cursor_tag,
         faults: fault::Faults::default(),
+        canned: canned::Canned::default(),
     });
     let app = router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -138,7 +141,9 @@ pub fn router(state: SharedState) -> Router {
                     .post(dev::arm_fault)
                     .delete(dev::clear_faults),
             )
-            .route("/dev/expire-tokens", post(dev::expire_tokens));
+            .route("/dev/expire-tokens", post(dev::expire_tokens))
+            .route("/dev/canned", post(canned::store))
+            .route("/dev/canned/{name}", get(canned::answer));
         methods.push(Method::DELETE);
     }
     let cors = CorsLayer::new()

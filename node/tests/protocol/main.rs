@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod canned;
 mod cli;
 mod common;
 mod cycle;
