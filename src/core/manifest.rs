@@ -130,8 +130,19 @@ pub fn check_url(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// The scheme a link starts with (`scheme:` as RFC 3986 spells it), if any.
+fn scheme_of(link: &str) -> Option<&str> {
+    let (scheme, _) = link.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some(scheme)
+}
+
 /// Resolves a manifest link: absolute `http(s)://…`, origin-relative `/…`, or relative to the
-/// manifest's directory.
+/// manifest's directory. A link with any other scheme (`javascript:`, `data:`, `file:`…), or with
+/// spaces or control characters, is `EXPORT_MALFORMED`: it is never fetched as a relative path.
 pub fn resolve(base: &str, link: &str) -> Result<String> {
     let bad = || {
         Error::ExportMalformed(format!(
@@ -140,8 +151,22 @@ pub fn resolve(base: &str, link: &str) -> Result<String> {
             excerpt(base)
         ))
     };
-    if link.starts_with("http://") || link.starts_with("https://") {
-        return Ok(link.to_owned());
+    if let Some(scheme) = scheme_of(link) {
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return Err(Error::ExportMalformed(format!(
+                "{}: a manifest link is http(s) or relative",
+                excerpt(link)
+            )));
+        }
+        let lower = format!("{}{}", scheme.to_ascii_lowercase(), &link[scheme.len()..]);
+        check_url(&lower).map_err(|e| Error::ExportMalformed(e.to_string()))?;
+        return Ok(lower);
+    }
+    if link.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::ExportMalformed(format!(
+            "{}: a link has no spaces or control characters",
+            excerpt(link)
+        )));
     }
     let scheme_end = base.find("://").ok_or_else(bad)? + 3;
     let path_start = base[scheme_end..]
@@ -202,6 +227,35 @@ mod tests {
             "https://c.d/e"
         );
         assert!(resolve("not a url", "z").is_err());
+        for hostile in [
+            "javascript:alert(1)",
+            "data:application/json,{}",
+            "file:///etc/passwd",
+            "blob:http://a.b/x",
+            "http://",
+            "http:///x",
+            "with space",
+            "tab\there",
+        ] {
+            assert_eq!(
+                resolve("https://a.b/x/", hostile).unwrap_err().code(),
+                "EXPORT_MALFORMED",
+                "{hostile}"
+            );
+        }
+        assert_eq!(
+            resolve("https://a.b/", "HTTPS://c.d/e").unwrap(),
+            "https://c.d/e"
+        );
+        assert_eq!(
+            resolve("https://a.b/x/", "e:f").unwrap_err().code(),
+            "EXPORT_MALFORMED"
+        );
+        // A relative path whose first segment has a colon after a slash is a path, not a scheme.
+        assert_eq!(
+            resolve("https://a.b/x/", "./e:f").unwrap(),
+            "https://a.b/x/./e:f"
+        );
     }
 
     #[test]
