@@ -5,7 +5,8 @@
 //! - `POST /dev/canned {name, status?, contentType?, body}` stores the answer (status 200 and
 //!   `application/json` by default; `body` is sent byte for byte as the string's UTF-8) and answers
 //!   `{name, path}`;
-//! - `GET /dev/canned/{name}` answers it; an unknown name is 404 `NOT_FOUND`.
+//! - `GET` or `POST /dev/canned/{name}` answers it (a POST's body is ignored, so that a canned answer
+//!   can stand in for a login step); an unknown name is 404 `NOT_FOUND`.
 //!
 //! Answers live in memory only, at most [`MAX_CANNED`] of them (the oldest goes first).
 
@@ -101,10 +102,16 @@ pub async fn store(
     Ok(Json(json!({"name": name, "path": path})))
 }
 
-/// `GET /dev/canned/{name}`.
+/// `GET` or `POST /dev/canned/{name}`.
 pub async fn answer(State(state): State<SharedState>, Path(name): Path<String>) -> Response {
     match state.canned.get(&name) {
-        Some(a) => (a.status, [(header::CONTENT_TYPE, a.content_type)], a.body).into_response(),
+        Some(a) => {
+            let mut response =
+                (a.status, [(header::CONTENT_TYPE, a.content_type)], a.body).into_response();
+            // As stored: not rewritten into the node's JSON error shape.
+            response.extensions_mut().insert(crate::fault::Injected);
+            response
+        }
         None => ApiError::not_found("NOT_FOUND", format!("no canned answer named {name}"))
             .into_response(),
     }

@@ -143,7 +143,10 @@ pub fn router(state: SharedState) -> Router {
             )
             .route("/dev/expire-tokens", post(dev::expire_tokens))
             .route("/dev/canned", post(canned::store))
-            .route("/dev/canned/{name}", get(canned::answer));
+            .route(
+                "/dev/canned/{name}",
+                get(canned::answer).post(canned::answer),
+            );
         methods.push(Method::DELETE);
     }
     let cors = CorsLayer::new()

@@ -38,6 +38,18 @@ fn a_stored_answer_is_served_as_given_with_cors() {
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.text(), "[]");
 
+    // Also to a POST, and an error status keeps its own body.
+    client
+        .post_json(
+            "/dev/canned",
+            None,
+            &json!({"name": "down", "status": 500, "contentType": "text/plain", "body": "\"upstream failed\""}),
+        )
+        .ok();
+    let reply = client.post_raw("/dev/canned/down", None, "application/json", b"{}".to_vec());
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.header("content-type"), Some("text/plain"));
+    assert_eq!(reply.body, "upstream failed");
     client
         .get("/dev/canned/nothing-here", None)
         .err(404, "NOT_FOUND");
