@@ -97,7 +97,7 @@ test-fuzz:
 ## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues),
 ## against two reference nodes on free loopback ports (see tools/with-nodes.sh).
 test-browser: setup
-	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault --test rights
+	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault --test rights --test catalogue
 
 test-node: build-node-pkg
 	node --test tests/node/

@@ -343,11 +343,14 @@ pub fn parse_backup(text: &str) -> Result<Backup> {
     };
     let mut bytes = Zeroizing::new([0u8; 2 * SEED_LEN]);
     let len = private.len() / 2;
-    if !matches!(len, 32 | 64) || hex::decode_to_slice(private, &mut bytes[..len]).is_err() {
+    if !matches!(private.len(), 64 | 128) {
         return Err(malformed(format!(
             "privateKey must be 64 hex digits (seed) or 128 (seed, public key), not {} characters",
             private.len()
         )));
+    }
+    if hex::decode_to_slice(private, &mut bytes[..len]).is_err() {
+        return Err(malformed("privateKey must be hex digits only"));
     }
     let keypair = Keypair::from_seed_slice(&bytes[..SEED_LEN])?;
     let public_key = keypair.public_key();
