@@ -85,14 +85,15 @@ test-native:
 	cargo test --workspace
 
 ## Fuzzing the core with cargo-fuzz (libFuzzer): each target of fuzz/ for FUZZ_SECONDS, executions
-## printed; crashes fail it (tools/fuzz.sh). `make test` runs a smoke run of FUZZ_SMOKE_SECONDS each.
+## printed; crashes fail it (tools/fuzz.sh). `make test` runs a smoke run of FUZZ_SMOKE_SECONDS each,
+## on an unoptimized build.
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
 
 test-fuzz:
-	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) tools/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_BUILD=dev tools/fuzz.sh
 
 ## Rust tests compiled to wasm and run in headless Chromium (real IndexedDB, real crypto.getRandomValues),
 ## against two reference nodes on free loopback ports (see tools/with-nodes.sh).
@@ -100,16 +101,16 @@ test-browser: setup
 	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault --test rights --test catalogue
 
 test-node: build-node-pkg
-	node --test tests/node/
+	node --test --test-timeout=300000 tests/node/
 
 ## The package's TypeScript declarations under tsc --strict: tests/types/good.ts compiles, bad.ts's misuses fail.
 test-types: build
-	node --test tests/types/
+	node --test --test-timeout=300000 tests/types/
 
 ## The release build in headless Chromium: the page of www/ driven by playwright-core; the Vite example
 ## (examples/vite-app) built from the npm pack tarball; the three package builds (web, bundler, nodejs).
 test-e2e: build build-bundler-pkg build-node-pkg
-	node --test tests/e2e/
+	node --test --test-timeout=300000 tests/e2e/
 
 clean:
 	cargo clean
