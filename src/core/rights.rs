@@ -13,12 +13,15 @@
 //! - transfer: `{service: "transfer", op: "receipt.transfer", ref: <bundle_hash>, context: <node did>,
 //!   item_hash: <hex SHA-256 of the JCS receipt>}`;
 //! - deletion: `{service: <service>, op: "receipt.delete", ref: <request_hash>, context: <node did>,
-//!   item_hash: <hex SHA-256 of the JCS receipt>}`.
+//!   item_hash: <hex SHA-256 of the JCS receipt>}`;
+//! - an exported bundle the user holds (see [`ExportRecord`]): `{service: "export", op:
+//!   "receipt.export", ref: <bundle_hash>, item_hash: <bundle_hash>}`.
 //!
 //! **Backed up.** A remote delete is allowed only when the last entry that changed data (any entry whose
-//! op is not a `receipt.*` op) lies inside the log prefix a verified transfer receipt's bundle committed
-//! to (`log.length` beyond that entry's `seq`, and `log.head` the hash of entry `length − 1`). Otherwise
-//! it is `NOT_BACKED_UP`.
+//! op is not a `receipt.*` op) lies inside the log prefix that a bundle committed to (`log.length`
+//! beyond that entry's `seq`, and `log.head` the hash of entry `length − 1`), where the bundle is one
+//! with a verified transfer receipt from another node or one the user exported and kept. Otherwise it
+//! is `NOT_BACKED_UP`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,6 +46,11 @@ pub const OP_DELETION_RECEIPT: &str = "receipt.delete";
 pub const MIN_CHUNK_SIZE: u64 = 1024;
 /// Largest chunk size the vault accepts from a node (64 MiB).
 pub const MAX_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Log service of exported bundles.
+pub const EXPORT_SERVICE: &str = "export";
+/// Log op of an exported bundle the user holds.
+pub const OP_EXPORT_RECEIPT: &str = "receipt.export";
 
 /// Whether a log op records a receipt (and so changes no data).
 pub fn is_receipt_op(op: &str) -> bool {
@@ -72,6 +80,51 @@ impl PushRecord {
     pub fn repeats(&self, current: &LogCommitment) -> bool {
         self.bundle_log == *current || self.after.as_ref() == Some(current)
     }
+}
+
+/// A signed bundle of the vault that the user exported and keeps (a file they saved): a backup as good
+/// as a transferred one for [`check_backed_up`], since it verifies on its own and restores with
+/// `importBundle`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRecord {
+    /// Always `"export"`, to tell it from transfer receipts in the same store.
+    pub kind: String,
+    /// Hex SHA-256 of the bundle's RFC 8785 bytes.
+    pub bundle_hash: String,
+    /// The log commitment the bundle carries.
+    pub bundle_log: LogCommitment,
+    /// The bundle's `exported_at`.
+    pub exported_at: String,
+    /// When the vault recorded it (RFC 3339).
+    pub recorded_at: String,
+}
+
+/// The log entry of an exported bundle the user holds.
+pub fn export_change(bundle_hash: &str, t: u64) -> Change {
+    Change {
+        t,
+        service: EXPORT_SERVICE.to_owned(),
+        op: OP_EXPORT_RECEIPT.to_owned(),
+        reference: bundle_hash.to_owned(),
+        context: None,
+        item_hash: bundle_hash.to_owned(),
+    }
+}
+
+/// Whether `commitment` is a prefix of the log `entries`: as long or shorter, and its head the hash
+/// of the entry where it ends (the empty commitment is a prefix of any log).
+pub fn is_log_prefix(entries: &[LogEntry], commitment: &LogCommitment) -> Result<bool> {
+    if commitment.length == 0 {
+        return Ok(commitment.head == super::bundle::GENESIS_HEAD);
+    }
+    let Some(entry) = usize::try_from(commitment.length - 1)
+        .ok()
+        .and_then(|i| entries.get(i))
+    else {
+        return Ok(false);
+    };
+    Ok(entry.hash()? == commitment.head)
 }
 
 /// Items per section and collection of a bundle's `sections`.
@@ -236,9 +289,10 @@ pub fn last_data_change(entries: &[LogEntry]) -> Option<u64> {
         .map(|e| e.seq)
 }
 
-/// Checks that everything the vault holds is covered by a transferred bundle: some commitment in
-/// `transferred` (the log commitments of bundles with verified transfer receipts) reaches past the last
-/// data change of `entries` (the whole log, in order) and matches the log there.
+/// Checks that everything the vault holds is covered by a backup: some commitment in `transferred`
+/// (the log commitments of bundles with verified transfer receipts, and of exported bundles the user
+/// keeps) reaches past the last data change of `entries` (the whole log, in order) and matches the
+/// log there.
 pub fn check_backed_up<'a>(
     entries: &[LogEntry],
     transferred: impl IntoIterator<Item = &'a LogCommitment>,
@@ -249,22 +303,13 @@ pub fn check_backed_up<'a>(
         ));
     };
     for commitment in transferred {
-        if commitment.length <= last || commitment.length > entries.len() as u64 {
-            continue;
-        }
-        let Some(entry) = usize::try_from(commitment.length - 1)
-            .ok()
-            .and_then(|i| entries.get(i))
-        else {
-            continue;
-        };
-        if entry.hash()? == commitment.head {
+        if commitment.length > last && is_log_prefix(entries, commitment)? {
             return Ok(());
         }
     }
     Err(Error::NotBackedUp(format!(
-        "log entry {last} changed data after the last transferred bundle: push the vault to a node \
-         (and get its receipt) before deleting"
+        "log entry {last} changed data after the last backup: push the vault to another node (and \
+         get its receipt), or sign and save a bundle, before deleting"
     )))
 }
 
@@ -425,6 +470,54 @@ mod tests {
             length: length as u64,
             head: entries[length - 1].hash().unwrap(),
         }
+    }
+
+    #[test]
+    fn log_prefixes_are_recognised() {
+        let (_, entries) = log(&["messages.add", "messages.add", "messages.add"]);
+        let genesis = LogCommitment {
+            length: 0,
+            head: crate::core::bundle::GENESIS_HEAD.into(),
+        };
+        assert!(is_log_prefix(&entries, &genesis).unwrap());
+        for length in 1..=3 {
+            assert!(is_log_prefix(&entries, &commitment(&entries, length)).unwrap());
+        }
+        let mut wrong = commitment(&entries, 2);
+        wrong.head = commitment(&entries, 1).head;
+        assert!(!is_log_prefix(&entries, &wrong).unwrap());
+        let too_long = LogCommitment {
+            length: 4,
+            head: commitment(&entries, 3).head,
+        };
+        assert!(!is_log_prefix(&entries, &too_long).unwrap());
+        let empty_but_not_genesis = LogCommitment {
+            length: 0,
+            head: commitment(&entries, 1).head,
+        };
+        assert!(!is_log_prefix(&entries, &empty_but_not_genesis).unwrap());
+    }
+
+    #[test]
+    fn an_export_entry_changes_no_data() {
+        let change = export_change("ab", 5);
+        assert!(is_receipt_op(&change.op));
+        assert_eq!(
+            (change.service.as_str(), change.reference.as_str()),
+            ("export", "ab")
+        );
+        let record = ExportRecord {
+            kind: "export".into(),
+            bundle_hash: "ab".into(),
+            bundle_log: LogCommitment {
+                length: 1,
+                head: "cd".into(),
+            },
+            exported_at: "2026-11-30T00:00:00Z".into(),
+            recorded_at: "2026-11-30T00:00:01Z".into(),
+        };
+        let text = serde_json::to_string(&record).unwrap();
+        assert_eq!(serde_json::from_str::<ExportRecord>(&text).unwrap(), record);
     }
 
     #[test]
