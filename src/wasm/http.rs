@@ -4,7 +4,9 @@ use js_sys::{Array, Promise};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, Request, RequestInit, RequestMode, Response};
+use web_sys::{
+    AbortSignal, Headers, ReadableStreamDefaultReader, Request, RequestInit, RequestMode, Response,
+};
 
 use crate::core::{canonical, Error};
 
@@ -130,6 +132,10 @@ pub async fn request_text(
         .and_then(|l| l.parse::<usize>().ok())
     {
         if length > MAX_RESPONSE_BYTES {
+            // Not downloaded at all: the body is cancelled, not left to arrive in the background.
+            if let Some(stream) = response.body() {
+                let _ = stream.cancel();
+            }
             return Err(Error::TooLarge(format!("{url} answered {length} bytes")).into());
         }
     }
@@ -139,15 +145,7 @@ pub async fn request_text(
         .ok()
         .flatten()
         .unwrap_or_default();
-    // The body as bytes, copied into wasm memory in one move (no string conversion on either side).
-    let body = JsFuture::from(response.array_buffer().map_err(js_network)?)
-        .await
-        .map_err(|e| abort_or_network(e, signal, url, timeout_ms))?;
-    let body = js_sys::Uint8Array::new(&body);
-    if body.length() as usize > MAX_RESPONSE_BYTES {
-        return Err(Error::TooLarge(format!("{url} answered {} bytes", body.length())).into());
-    }
-    let mut bytes = body.to_vec();
+    let mut bytes = read_body(&response, url, signal, timeout_ms).await?;
     // As `Response.text()` would: a leading byte order mark is not part of the text.
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
@@ -200,6 +198,50 @@ pub async fn request_text(
         );
     }
     Ok(text)
+}
+
+/// Reads a response body as bytes, chunk by chunk as the network delivers it, copying each chunk into
+/// wasm memory (no string conversion on either side). More than [`MAX_RESPONSE_BYTES`] — declared or
+/// not — is `TOO_LARGE` as soon as the excess arrives, and the rest is cancelled, never buffered.
+async fn read_body(
+    response: &Response,
+    url: &str,
+    signal: Option<&AbortSignal>,
+    timeout_ms: u32,
+) -> std::result::Result<Vec<u8>, HttpError> {
+    let Some(stream) = response.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        let result = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| abort_or_network(e, signal, url, timeout_ms))?;
+        let done = js_sys::Reflect::get(&result, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            return Ok(bytes);
+        }
+        let chunk = js_sys::Reflect::get(&result, &"value".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            .ok_or_else(|| {
+                Error::Network(format!("{url}: the body stream gave a non-byte chunk"))
+            })?;
+        let (start, length) = (bytes.len(), chunk.length() as usize);
+        if start + length > MAX_RESPONSE_BYTES {
+            let _ = reader.cancel();
+            return Err(Error::TooLarge(format!(
+                "{url} answered more than {MAX_RESPONSE_BYTES} bytes"
+            ))
+            .into());
+        }
+        bytes.resize(start + length, 0);
+        chunk.copy_to(&mut bytes[start..]);
+    }
 }
 
 fn abort_or_network(
