@@ -71,6 +71,7 @@ pub async fn delete(
     let hash = request_hash(&body)?;
     let nonce_expiry = requested.saturating_add(skew);
     let shared = state.clone();
+    let service_name = service.name.clone();
     let receipt = state
         .db
         .call(move |conn| {
@@ -119,5 +120,7 @@ pub async fn delete(
             Ok(receipt)
         })
         .await?;
+    // With --dev-endpoints, a `slow-delete` fault delays the answer of the deletion just done.
+    crate::fault::delay_delete(&state, &token_did, &service_name).await;
     Ok(Json(receipt))
 }

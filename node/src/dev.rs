@@ -9,7 +9,8 @@
 //!   `fault: "none"` clears that DID's fault on that service. `GET /dev/fault?did=` lists the armed
 //!   faults with how many requests each has `served`; `DELETE /dev/fault?did=` clears them (all of
 //!   them without `did`). Receipt faults (`receipt-*`) are armed for `service: "transfer"` and act on
-//!   the DID's transfer commits instead (see [`crate::fault::forge_receipt`]).
+//!   the DID's transfer commits instead (see [`crate::fault::forge_receipt`]), `slow-chunk` too and
+//!   acts on its chunk uploads; `slow-delete` acts on the service's delete requests.
 //! - `POST /dev/expire-tokens {did}` makes the DID's current tokens expired (they answer 401
 //!   TOKEN_EXPIRED on their next use) and answers `{did, expired}`.
 
@@ -110,14 +111,14 @@ pub async fn arm_fault(
     dids::decode(&did)?;
     let name = string_field(&body, "service")?;
     let fault_name = string_field(&body, "fault")?;
-    // Receipt faults (and clearing them) name the pseudo-service `transfer`; every other fault names
-    // a service of the catalog.
-    let receipt_fault = fault_name.starts_with("receipt-");
-    let service_name = if name == TRANSFER_SERVICE && (receipt_fault || fault_name == "none") {
+    // Faults of transfers (receipt faults and `slow-chunk`; and clearing them) name the
+    // pseudo-service `transfer`; every other fault names a service of the catalog.
+    let transfer_fault = Fault::parse(&fault_name, None).is_ok_and(Fault::is_transfer);
+    let service_name = if name == TRANSFER_SERVICE && (transfer_fault || fault_name == "none") {
         name
-    } else if receipt_fault {
+    } else if transfer_fault {
         return Err(ApiError::invalid(format!(
-            "{fault_name} acts on transfer commits: arm it for service {TRANSFER_SERVICE:?}"
+            "{fault_name} acts on transfers: arm it for service {TRANSFER_SERVICE:?}"
         )));
     } else {
         state
@@ -156,7 +157,7 @@ pub async fn arm_fault(
     state.faults.arm(&did, &service_name, fault, count)?;
     let mut answer =
         json!({"did": did, "service": service_name, "fault": fault.name(), "count": count});
-    if let Fault::Slow { delay_ms } = fault {
+    if let Some(delay_ms) = fault.delay_ms() {
         answer["delayMs"] = json!(delay_ms);
     }
     Ok(Json(answer))

@@ -17,6 +17,12 @@
 //! receipt, then answers a forged one (see [`forge_receipt`]), as a lying node would. Only the commit
 //! answer is forged: a repeated `POST /transfer/sessions` for the committed bundle answers the stored,
 //! genuine receipt.
+//!
+//! Two latency faults act on other requests than exports, for tests of interrupted writes: `slow-chunk`
+//! (armed for [`TRANSFER_SERVICE`]) makes [`crate::transfer::put_chunk`] store the chunk and then wait
+//! before acknowledging it, and `slow-delete` (armed for a catalog service) makes
+//! [`crate::delete::delete`] delete and store the receipt, then wait before answering it: what a
+//! client sees when its connection breaks after the node did the work.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -43,9 +49,9 @@ use crate::server::{AppState, SharedState};
 pub const HUGE_PAGE_BYTES: usize = 65 * 1024 * 1024;
 /// The integer an `unsafe-number` page carries: 2^53 + 1, the first one a double cannot hold.
 pub const UNSAFE_INTEGER: u64 = MAX_SAFE_INTEGER + 2;
-/// Default delay of a `slow` answer, in milliseconds.
+/// Default delay of a `slow`, `slow-chunk` or `slow-delete` answer, in milliseconds.
 pub const DEFAULT_DELAY_MS: u64 = 5_000;
-/// Longest delay of a `slow` answer, in milliseconds.
+/// Longest delay of a `slow`, `slow-chunk` or `slow-delete` answer, in milliseconds.
 pub const MAX_DELAY_MS: u64 = 120_000;
 /// Most faults armed at once on a node.
 pub const MAX_ARMED: usize = 1_000;
@@ -118,6 +124,29 @@ pub enum Fault {
     /// Transfer commit: a receipt for another, random DID, signed by the node key
     /// (vault: `EXPORT_MALFORMED`).
     ReceiptWrongDid,
+    /// Transfer chunk upload: the chunk is stored, and acknowledged after a delay.
+    SlowChunk {
+        /// Milliseconds to wait before answering.
+        delay_ms: u64,
+    },
+    /// Delete request: the deletion is done and its receipt stored, and answered after a delay.
+    SlowDelete {
+        /// Milliseconds to wait before answering.
+        delay_ms: u64,
+    },
+}
+
+/// The requests a fault acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acts {
+    /// Export requests of the service it is armed for.
+    Export,
+    /// Transfer commits (armed for [`TRANSFER_SERVICE`]).
+    Commit,
+    /// Transfer chunk uploads (armed for [`TRANSFER_SERVICE`]).
+    Chunk,
+    /// Delete requests of the service it is armed for.
+    Delete,
 }
 
 impl Fault {
@@ -146,13 +175,18 @@ impl Fault {
         "receipt-altered",
         "receipt-wrong-hash",
         "receipt-wrong-did",
+        "slow-chunk",
+        "slow-delete",
     ];
 
-    /// The fault of that name; `delay_ms` applies to `slow` only.
+    /// The fault of that name; `delay_ms` applies to `slow`, `slow-chunk` and `slow-delete` only.
     pub fn parse(name: &str, delay_ms: Option<u64>) -> Result<Fault, String> {
-        if delay_ms.is_some() && name != "slow" {
-            return Err("delayMs applies to the slow fault only".into());
+        if delay_ms.is_some() && !matches!(name, "slow" | "slow-chunk" | "slow-delete") {
+            return Err(
+                "delayMs applies to the slow, slow-chunk and slow-delete faults only".into(),
+            );
         }
+        let delay_ms = delay_ms.unwrap_or(DEFAULT_DELAY_MS);
         Ok(match name {
             "invalid-json" => Fault::InvalidJson,
             "missing-page-field" => Fault::MissingPageField,
@@ -171,14 +205,14 @@ impl Fault {
             "html" => Fault::Html,
             "status-500" => Fault::Status500,
             "status-503-html" => Fault::Status503Html,
-            "slow" => Fault::Slow {
-                delay_ms: delay_ms.unwrap_or(DEFAULT_DELAY_MS),
-            },
+            "slow" => Fault::Slow { delay_ms },
             "expire-token" => Fault::ExpireToken,
             "receipt-foreign-key" => Fault::ReceiptForeignKey,
             "receipt-altered" => Fault::ReceiptAltered,
             "receipt-wrong-hash" => Fault::ReceiptWrongHash,
             "receipt-wrong-did" => Fault::ReceiptWrongDid,
+            "slow-chunk" => Fault::SlowChunk { delay_ms },
+            "slow-delete" => Fault::SlowDelete { delay_ms },
             other => {
                 return Err(format!(
                     "unknown fault {other:?}; faults are none, {}",
@@ -214,19 +248,37 @@ impl Fault {
             Fault::ReceiptAltered => "receipt-altered",
             Fault::ReceiptWrongHash => "receipt-wrong-hash",
             Fault::ReceiptWrongDid => "receipt-wrong-did",
+            Fault::SlowChunk { .. } => "slow-chunk",
+            Fault::SlowDelete { .. } => "slow-delete",
         }
     }
 
-    /// Whether the fault acts on transfer commits (armed for [`TRANSFER_SERVICE`]) rather than on
-    /// export requests.
-    pub fn is_receipt(self) -> bool {
-        matches!(
-            self,
+    /// The delay of a latency fault.
+    pub fn delay_ms(self) -> Option<u64> {
+        match self {
+            Fault::Slow { delay_ms }
+            | Fault::SlowChunk { delay_ms }
+            | Fault::SlowDelete { delay_ms } => Some(delay_ms),
+            _ => None,
+        }
+    }
+
+    /// The requests the fault acts on.
+    pub fn acts_on(self) -> Acts {
+        match self {
             Fault::ReceiptForeignKey
-                | Fault::ReceiptAltered
-                | Fault::ReceiptWrongHash
-                | Fault::ReceiptWrongDid
-        )
+            | Fault::ReceiptAltered
+            | Fault::ReceiptWrongHash
+            | Fault::ReceiptWrongDid => Acts::Commit,
+            Fault::SlowChunk { .. } => Acts::Chunk,
+            Fault::SlowDelete { .. } => Acts::Delete,
+            _ => Acts::Export,
+        }
+    }
+
+    /// Whether the fault is armed for [`TRANSFER_SERVICE`]: it acts on transfer commits or chunks.
+    pub fn is_transfer(self) -> bool {
+        matches!(self.acts_on(), Acts::Commit | Acts::Chunk)
     }
 }
 
@@ -327,7 +379,7 @@ impl Faults {
                     "remaining": a.remaining,
                     "served": a.served,
                 });
-                if let Fault::Slow { delay_ms } = a.fault {
+                if let Some(delay_ms) = a.fault.delay_ms() {
                     entry["delayMs"] = json!(delay_ms);
                 }
                 entry
@@ -337,25 +389,43 @@ impl Faults {
 }
 
 /// The fault armed for this export request, if the node runs with `--dev-endpoints` and one is
-/// (receipt faults never apply to exports).
+/// (only faults that act on exports).
 pub fn take(state: &AppState, did: &str, service: &str) -> Option<Fault> {
-    if !state.config.dev_endpoints {
-        return None;
-    }
-    state
-        .faults
-        .take_where(did, service, |fault| !fault.is_receipt())
+    take_for(state, Acts::Export, did, service)
 }
 
 /// The receipt fault armed for this DID's transfer commits, if the node runs with `--dev-endpoints`
 /// and one is.
 pub fn take_receipt(state: &AppState, did: &str) -> Option<Fault> {
+    take_for(state, Acts::Commit, did, TRANSFER_SERVICE)
+}
+
+/// The fault armed for this request of the DID, one that `acts` on it, if the node runs with
+/// `--dev-endpoints` and one is. `service` is the service for exports and deletes, and
+/// [`TRANSFER_SERVICE`] for commits and chunks.
+fn take_for(state: &AppState, acts: Acts, did: &str, service: &str) -> Option<Fault> {
     if !state.config.dev_endpoints {
         return None;
     }
     state
         .faults
-        .take_where(did, TRANSFER_SERVICE, Fault::is_receipt)
+        .take_where(did, service, |fault| fault.acts_on() == acts)
+}
+
+/// Waits out a latency fault armed for this chunk upload (`slow-chunk`), if there is one.
+pub async fn delay_chunk(state: &AppState, did: &str) {
+    wait(take_for(state, Acts::Chunk, did, TRANSFER_SERVICE)).await;
+}
+
+/// Waits out a latency fault armed for this delete request (`slow-delete`), if there is one.
+pub async fn delay_delete(state: &AppState, did: &str, service: &str) {
+    wait(take_for(state, Acts::Delete, did, service)).await;
+}
+
+async fn wait(fault: Option<Fault>) {
+    if let Some(delay_ms) = fault.and_then(Fault::delay_ms) {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
 }
 
 /// The forged receipt a lying node answers instead of `genuine`, the signed receipt it committed
@@ -491,7 +561,9 @@ pub async fn intercept(
         Fault::ReceiptForeignKey
         | Fault::ReceiptAltered
         | Fault::ReceiptWrongHash
-        | Fault::ReceiptWrongDid => Ok(Intercept::Page(None)),
+        | Fault::ReceiptWrongDid
+        | Fault::SlowChunk { .. }
+        | Fault::SlowDelete { .. } => Ok(Intercept::Page(None)),
     }
 }
 
@@ -586,7 +658,9 @@ pub fn render_page(
         | Fault::ReceiptForeignKey
         | Fault::ReceiptAltered
         | Fault::ReceiptWrongHash
-        | Fault::ReceiptWrongDid => sign(value, key)?,
+        | Fault::ReceiptWrongDid
+        | Fault::SlowChunk { .. }
+        | Fault::SlowDelete { .. } => sign(value, key)?,
     };
     Ok(serialize(&signed)?.into_bytes())
 }
@@ -683,6 +757,16 @@ mod tests {
         assert_eq!(
             Fault::parse("slow", Some(10)).unwrap(),
             Fault::Slow { delay_ms: 10 }
+        );
+        assert_eq!(
+            Fault::parse("slow-chunk", Some(10)).unwrap(),
+            Fault::SlowChunk { delay_ms: 10 }
+        );
+        assert_eq!(
+            Fault::parse("slow-delete", None).unwrap(),
+            Fault::SlowDelete {
+                delay_ms: DEFAULT_DELAY_MS
+            }
         );
     }
 

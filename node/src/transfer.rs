@@ -252,6 +252,8 @@ pub async fn put_chunk(
             Ok(Some(received))
         })
         .await?;
+    // With --dev-endpoints, a `slow-chunk` fault delays the acknowledgement of the stored chunk.
+    crate::fault::delay_chunk(&state, &token_did).await;
     Ok(Json(match received {
         Some(received) => json!({"received": received}),
         None => json!({"received": size, "committed": true}),
