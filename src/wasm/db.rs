@@ -8,8 +8,12 @@
 //! - `cursors`: `"<node did> <service>"` → the export cursor saved with the commit that consumed it;
 //! - `receipts`: receipt id → a signed receipt.
 
-use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
+use std::future::IntoFuture;
+
+use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, Transaction, TransactionMode};
+use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
+use web_sys::DomException;
 
 use crate::core::{Error, Result};
 
@@ -76,7 +80,7 @@ pub async fn get(db: &Database, store: &str, key: &JsValue) -> Result<Option<Str
     Ok(value.and_then(text_of))
 }
 
-/// A stored text: a string, or its UTF-8 bytes (see [`Write::PutBytes`]).
+/// A stored text: a string, or its UTF-8 bytes (see [`Write::AddBytes`]).
 fn text_of(value: JsValue) -> Option<String> {
     if let Some(text) = value.as_string() {
         return Some(text);
@@ -87,44 +91,101 @@ fn text_of(value: JsValue) -> Option<String> {
 
 /// Reads every record of a store as `(key, text)` pairs in key order.
 pub async fn get_all(db: &Database, store: &str) -> Result<Vec<(JsValue, String)>> {
-    let tx = db
-        .transaction(&[store], TransactionMode::ReadOnly)
-        .map_err(storage)?;
-    let os = tx.object_store(store).map_err(storage)?;
-    let keys = os
-        .get_all_keys(None, None)
-        .map_err(storage)?
-        .await
-        .map_err(storage)?;
-    let values = os
-        .get_all(None, None)
-        .map_err(storage)?
-        .await
-        .map_err(storage)?;
-    Ok(keys
-        .into_iter()
+    let mut stores = snapshot(db, &[store]).await?;
+    Ok(stores.pop().unwrap_or_default())
+}
+
+fn pairs(keys: Vec<JsValue>, values: Vec<JsValue>) -> Vec<(JsValue, String)> {
+    keys.into_iter()
         .zip(values)
         .filter_map(|(k, v)| text_of(v).map(|v| (k, v)))
-        .collect())
+        .collect()
+}
+
+/// Reads every record of each of `stores` as `(key, text)` pairs in key order, all in one read-only
+/// transaction: a consistent snapshot, which no other writer's commit can tear.
+pub async fn snapshot(db: &Database, stores: &[&str]) -> Result<Vec<Vec<(JsValue, String)>>> {
+    let tx = db
+        .transaction(stores, TransactionMode::ReadOnly)
+        .map_err(storage)?;
+    let mut out = Vec::with_capacity(stores.len());
+    for store in stores {
+        let os = tx.object_store(store).map_err(storage)?;
+        let keys = os.get_all_keys(None, None).map_err(storage)?.await;
+        let values = os.get_all(None, None).map_err(storage)?.await;
+        out.push(pairs(keys.map_err(storage)?, values.map_err(storage)?));
+    }
+    Ok(out)
+}
+
+/// What another writer may have changed: the recorded log head, the sealed key, the DID and whether
+/// a commit numbered `next_commit` or later exists, read in one transaction.
+pub struct Probe {
+    pub head: Option<String>,
+    pub sealed: Option<String>,
+    pub did: Option<String>,
+    pub newer_commit: bool,
+}
+
+/// Reads a [`Probe`] (`head`, `did` and `primary` are the keys the vault stores them under).
+pub async fn probe(
+    db: &Database,
+    head: &str,
+    did: &str,
+    primary: &str,
+    next_commit: u64,
+) -> Result<Probe> {
+    let tx = db
+        .transaction(&[META, KEYS, HEADS], TransactionMode::ReadOnly)
+        .map_err(storage)?;
+    // Every request is issued (and its handlers set, by `into_future`) before the first is awaited.
+    let get = |store: &str, key: &str| {
+        tx.object_store(store)
+            .and_then(|os| os.get(JsValue::from_str(key)))
+            .map(IntoFuture::into_future)
+            .map_err(storage)
+    };
+    let (head, sealed, did) = (get(META, head)?, get(KEYS, primary)?, get(META, did)?);
+    let from = idb::KeyRange::lower_bound(&JsValue::from_f64(next_commit as f64), Some(false))
+        .map_err(storage)?;
+    let newer = tx
+        .object_store(HEADS)
+        .and_then(|os| os.get_all_keys(Some(from.into()), Some(1)))
+        .map(IntoFuture::into_future)
+        .map_err(storage)?;
+    let text = |value: Option<JsValue>| value.and_then(text_of);
+    Ok(Probe {
+        head: text(head.await.map_err(storage)?),
+        sealed: text(sealed.await.map_err(storage)?),
+        did: text(did.await.map_err(storage)?),
+        newer_commit: !newer.await.map_err(storage)?.is_empty(),
+    })
 }
 
 /// One write of a transaction.
 pub enum Write {
     /// Put a string value under a key.
     Put(&'static str, JsValue, String),
-    /// Put a text under a key as its UTF-8 bytes: large records (a commit's bodies) move from wasm to
-    /// IndexedDB as one copy of bytes, with no conversion to a JavaScript string. Read back as text.
-    PutBytes(&'static str, JsValue, String),
+    /// Add a text as its UTF-8 bytes under a key that must be free: large records (a commit's bodies)
+    /// move from wasm to IndexedDB as one copy of bytes, with no conversion to a JavaScript string, and
+    /// are read back as text. A commit's records are never overwritten. If the key is taken (another writer committed that number), the whole transaction
+    /// aborts with a `ConstraintError` and [`write`] fails with [`CONFLICT`].
+    AddBytes(&'static str, JsValue, String),
     /// Delete a key.
     Delete(&'static str, JsValue),
 }
 
-/// Writes everything in one read-write transaction: all of it, or none of it.
+/// The message of a transaction refused because another writer committed first.
+pub const CONFLICT: &str =
+    "another tab wrote to this vault at the same time; nothing was written: try again";
+
+/// Writes everything in one read-write transaction: all of it, or none of it. A full quota is
+/// `QUOTA_EXCEEDED`, a commit record that exists already is `STORAGE` ([`CONFLICT`]).
 pub async fn write(db: &Database, writes: Vec<Write>) -> Result<()> {
     let mut stores: Vec<&str> = writes
         .iter()
         .map(|w| match w {
-            Write::Put(s, ..) | Write::PutBytes(s, ..) | Write::Delete(s, _) => *s,
+            Write::Put(s, ..) | Write::AddBytes(s, ..) | Write::Delete(s, _) => *s,
         })
         .collect();
     stores.sort_unstable();
@@ -135,35 +196,69 @@ pub async fn write(db: &Database, writes: Vec<Write>) -> Result<()> {
     let tx = db
         .transaction(&stores, TransactionMode::ReadWrite)
         .map_err(storage)?;
+    // The transaction and its requests, to read why it failed (their `error`) once it has.
+    let tx_js = JsValue::from(tx);
+    let tx = Transaction::try_from(tx_js.clone()).map_err(storage)?;
+    let bytes = |text: String| JsValue::from(js_sys::Uint8Array::from(text.as_bytes()));
+    let mut requests: Vec<JsValue> = Vec::with_capacity(writes.len());
     for w in writes {
         let result = match w {
             Write::Put(store, key, value) => tx
                 .object_store(store)
-                .and_then(|os| os.put(&JsValue::from(value), Some(&key)).map(drop)),
-            Write::PutBytes(store, key, value) => tx.object_store(store).and_then(|os| {
-                os.put(
-                    &js_sys::Uint8Array::from(value.as_bytes()).into(),
-                    Some(&key),
-                )
-                .map(drop)
-            }),
+                .and_then(|os| os.put(&JsValue::from(value), Some(&key)).map(JsValue::from)),
+            Write::AddBytes(store, key, value) => tx
+                .object_store(store)
+                .and_then(|os| os.add(&bytes(value), Some(&key)).map(JsValue::from)),
             Write::Delete(store, key) => tx
                 .object_store(store)
-                .and_then(|os| os.delete(key).map(drop)),
+                .and_then(|os| os.delete(key).map(JsValue::from)),
         };
-        if let Err(e) = result {
-            let _ = tx.abort();
-            return Err(storage(e));
+        match result {
+            Ok(request) => requests.push(request),
+            Err(e) => {
+                let _ = tx.abort();
+                return Err(storage(e));
+            }
         }
     }
-    let outcome = tx.commit().map_err(storage)?.await.map_err(storage)?;
-    if outcome.is_committed() {
-        Ok(())
-    } else {
-        Err(Error::Storage(
-            "the transaction was aborted; nothing was written".into(),
-        ))
+    let outcome = tx.commit().map_err(storage)?.await;
+    if matches!(&outcome, Ok(result) if result.is_committed()) {
+        return Ok(());
     }
+    // The future (and its event handlers) is gone; a request's error event resolves it before the
+    // transaction's abort event fires, which must then find no handler of it.
+    for handler in ["onabort", "oncomplete", "onerror"] {
+        let _ = Reflect::set(&tx_js, &handler.into(), &JsValue::NULL);
+    }
+    // Aborted (the quota at commit) or failed (a request's error, which then aborts it): the cause is
+    // a request's own error (requests still pending at an abort fail with `AbortError`), else the
+    // transaction's.
+    let error_of = |target: &JsValue| {
+        Reflect::get(target, &"error".into())
+            .ok()
+            .and_then(|e| e.dyn_into::<DomException>().ok())
+    };
+    let failed: Vec<DomException> = requests.iter().filter_map(error_of).collect();
+    let cause = failed
+        .iter()
+        .find(|e| e.name() != "AbortError")
+        .cloned()
+        .or_else(|| error_of(&tx_js))
+        .or_else(|| failed.into_iter().next());
+    Err(match (cause, outcome) {
+        (Some(e), _) if e.name() == "ConstraintError" => Error::Storage(CONFLICT.into()),
+        (Some(e), _) => storage_js(e.into()),
+        (None, Err(e)) => storage(e),
+        (None, Ok(_)) => Error::Storage("the transaction was aborted; nothing was written".into()),
+    })
+}
+
+/// The message of a full storage quota.
+fn quota_exceeded(detail: &str) -> Error {
+    Error::QuotaExceeded(format!(
+        "the browser's storage for this site is full ({detail}); nothing was written: free some \
+         space or allow the site more, then try again"
+    ))
 }
 
 /// Maps an IndexedDB failure to a typed error; a full quota is `QUOTA_EXCEEDED`.
@@ -174,7 +269,7 @@ pub fn storage(error: idb::Error) -> Error {
     };
     let text = error.to_string();
     if name == "QuotaExceededError" || text.contains("QuotaExceeded") {
-        Error::QuotaExceeded(text)
+        quota_exceeded(&text)
     } else {
         Error::Storage(text)
     }
@@ -182,8 +277,8 @@ pub fn storage(error: idb::Error) -> Error {
 
 /// Maps a JavaScript exception from a storage call.
 pub fn storage_js(error: JsValue) -> Error {
-    match error.dyn_ref::<web_sys::DomException>() {
-        Some(e) if e.name() == "QuotaExceededError" => Error::QuotaExceeded(e.message()),
+    match error.dyn_ref::<DomException>() {
+        Some(e) if e.name() == "QuotaExceededError" => quota_exceeded(&e.message()),
         Some(e) => Error::Storage(format!("{}: {}", e.name(), e.message())),
         None => Error::Storage(format!("{error:?}")),
     }

@@ -17,7 +17,7 @@ use super::http::Body;
 use super::json as jsv;
 use super::pull::{node_counts, now_unix, query, Options, Session};
 use super::push::DeleteRemoteOptions;
-use super::vault::{entries_commit_writes, promise_of, read_log, Inner, Vault};
+use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
 use crate::core::bundle::LogCommitment;
 use crate::core::export::ExportPage;
 use crate::core::manifest::Service;
@@ -40,6 +40,7 @@ impl Vault {
         let inner = self.inner();
         promise_of(async move {
             let options = Options::read(options.map(JsValue::from))?;
+            let _lock = begin_write(&inner, options.signal.as_ref()).await?;
             delete_remote(&inner, &manifest_url, &options).await
         })
     }
@@ -202,6 +203,6 @@ async fn delete_service(
     let key = JsValue::from_str(&format!("delete {} {}", manifest.did, receipt.request_hash));
     let extra = vec![Write::Put(db::RECEIPTS, key, stored.to_string())];
     db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
-    inner.state.borrow_mut().store.apply(staged)?;
+    apply(inner, staged)?;
     Ok((receipt, value))
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod keypair;
+pub mod lock;
 pub mod pull;
 pub mod push;
 pub mod vault;

@@ -18,7 +18,7 @@ use super::db::{self, Write};
 use super::digest;
 use super::http::{self, Body, HttpError};
 use super::json as jsv;
-use super::vault::{commit_writes, Inner, Vault};
+use super::vault::{apply, begin_write, commit_writes, Inner, Vault};
 use crate::core::export::{PreparedPage, VerifiedPage};
 use crate::core::manifest::{self, Manifest, Service};
 use crate::core::rights;
@@ -420,7 +420,7 @@ async fn pull_service(
             writes.push(Write::Put(db::CURSORS, key.clone(), page.cursor));
             db::write(&inner.db, writes).await?;
             report.add(&staged.report);
-            inner.state.borrow_mut().store.apply(staged)?;
+            apply(inner, staged)?;
             Ok::<_, Error>(())
         };
         if done {
@@ -470,6 +470,8 @@ impl Vault {
         let inner = self.inner();
         super::vault::promise_of(async move {
             let options = Options::read(options.map(JsValue::from))?;
+            // Another tab's pull (or push, delete, import) of this vault ends first.
+            let _lock = begin_write(&inner, options.signal.as_ref()).await?;
             let session = Session::open(
                 inner.clone(),
                 &manifest_url,

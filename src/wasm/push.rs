@@ -16,7 +16,9 @@ use super::db::{self, Write};
 use super::http::Body;
 use super::json as jsv;
 use super::pull::{node_counts, now_unix, Options, Session};
-use super::vault::{entries_commit_writes, promise_of, sign_bundle, Inner, Vault};
+use super::vault::{
+    apply, begin_write, entries_commit_writes, promise_of, sign_bundle, Inner, Vault,
+};
 use crate::core::bundle::LogCommitment;
 use crate::core::receipt::SectionCounts;
 use crate::core::rights::{self, PushRecord};
@@ -64,6 +66,7 @@ impl Vault {
         let inner = self.inner();
         promise_of(async move {
             let options = Options::read(options.map(JsValue::from))?;
+            let _lock = begin_write(&inner, options.signal.as_ref()).await?;
             push(&inner, &target_manifest_url, &options).await
         })
     }
@@ -257,7 +260,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
                 ),
             ];
             db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
-            inner.state.borrow_mut().store.apply(staged)?;
+            apply(inner, staged)?;
             false
         }
     };

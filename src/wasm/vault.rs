@@ -1,8 +1,11 @@
 //! The `Vault` class: one person's vault in IndexedDB — their sealed key, their items, their log.
 //!
 //! Every async method clones the shared state and returns a `Promise`, so calls may overlap without
-//! tripping wasm-bindgen's borrow checks; writes are serialised by an async lock, and each write is one
-//! IndexedDB transaction (all of it or nothing) applied to memory only after it committed.
+//! tripping wasm-bindgen's borrow checks. Every operation that writes holds the vault's writer lock
+//! across tabs for its whole run (`lock.rs`) and first brings the in-memory state up to what another
+//! tab may have committed ([`refresh`]); within an operation, commits are serialised by an async
+//! mutex, and each is one IndexedDB transaction (all of it or nothing) applied to memory only after it
+//! committed. Reads refresh too, so they see what is committed.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -44,8 +47,11 @@ pub(crate) struct Inner {
     pub name: String,
     pub db: Database,
     pub state: RefCell<State>,
-    /// Held by every operation that writes, so commits are staged and applied in order.
+    /// Held while a commit is staged, written and applied (and while the state is refreshed), so
+    /// that commits are staged and applied in order.
     pub writer: Mutex<()>,
+    /// The writer lock where the platform has no Web Locks (see `lock.rs`).
+    pub op: Mutex<()>,
 }
 
 impl Inner {
@@ -157,6 +163,7 @@ impl Vault {
         promise_of(async move {
             inner.check_open()?;
             check_passphrase(&passphrase)?;
+            let _lock = begin_write(&inner, None).await?;
             let _guard = inner.writer.lock().await;
             if let Some(sealed) = &inner.state.borrow().sealed {
                 return Err(Error::KeyExists(sealed.did.clone()));
@@ -173,6 +180,8 @@ impl Vault {
         let passphrase = Zeroizing::new(passphrase);
         promise_of(async move {
             inner.check_open()?;
+            // Another tab may have created or restored the key.
+            refresh_now(&inner).await?;
             let sealed = inner.state.borrow().sealed.clone().ok_or(Error::NoKey)?;
             let key = keystore::open(&sealed, &passphrase)?;
             inner.state.borrow_mut().key = Some(key);
@@ -218,6 +227,7 @@ impl Vault {
                 keystore::Backup::Sealed(sealed) => keystore::open(&sealed, &passphrase)?,
                 keystore::Backup::Plain(key) => key,
             };
+            let _lock = begin_write(&inner, None).await?;
             let _guard = inner.writer.lock().await;
             let existing = inner.state.borrow().did.clone();
             if let Some(did) = existing {
@@ -237,7 +247,7 @@ impl Vault {
     pub fn count(&self) -> Promise {
         let inner = self.inner.clone();
         promise_of(async move {
-            inner.check_open()?;
+            refresh_now(&inner).await?;
             let counts = inner.state.borrow().store.counts();
             jsv::to_js(&json!(counts))
         })
@@ -248,7 +258,11 @@ impl Vault {
     pub fn bundle(&self) -> Promise {
         let inner = self.inner.clone();
         promise_of(async move {
-            let bundle = assemble_text(&inner, &super::keypair::now(), None).await?;
+            let bundle = {
+                let _guard = inner.writer.lock().await;
+                refresh(&inner).await?;
+                assemble_text(&inner, &super::keypair::now(), None).await?
+            };
             parse_js(&bundle.text)
         })
     }
@@ -343,6 +357,7 @@ impl Vault {
                     closed: false,
                 }),
                 writer: Mutex::new(()),
+                op: Mutex::new(()),
             }),
         })
     }
@@ -395,10 +410,16 @@ async fn install_key(inner: &Inner, key: keys::Keypair, passphrase: &str) -> Res
     Ok(did)
 }
 
-/// Rebuilds the in-memory store from the heads and log records, verifying the chain.
+/// Rebuilds the in-memory store from the heads and log records, verifying the chain. Reads them in one
+/// transaction, so that a commit of another tab cannot tear them apart.
 async fn load_store(database: &Database) -> Result<Store> {
-    let heads = db::get_all(database, db::HEADS).await?;
-    let logs = db::get_all(database, db::LOG).await?;
+    let mut snapshot = db::snapshot(database, &[db::HEADS, db::LOG, db::META])
+        .await?
+        .into_iter();
+    let (heads, logs, meta) = match (snapshot.next(), snapshot.next(), snapshot.next()) {
+        (Some(h), Some(l), Some(m)) => (h, l, m),
+        _ => return Err(Error::Storage("a snapshot without its stores".into())),
+    };
     if heads.len() != logs.len() {
         return Err(Error::LogBroken(format!(
             "{} heads records but {} log records",
@@ -414,22 +435,102 @@ async fn load_store(database: &Database) -> Result<Store> {
             .ok_or_else(|| Error::LogBroken("heads and log records do not pair up".into()))?;
         store.load_commit(number as u64, heads, log)?;
     }
-    let recorded = match db::get(database, db::META, &string_key(META_HEAD)).await? {
-        Some(text) => {
-            let c: LogCommitment =
-                serde_json::from_str(&text).map_err(|e| Error::LogBroken(e.to_string()))?;
-            Chain {
-                length: c.length,
-                head: c.head,
-            }
-        }
-        None => Chain::default(),
-    };
+    let recorded = meta
+        .iter()
+        .find(|(k, _)| k.as_string().as_deref() == Some(META_HEAD))
+        .map(|(_, text)| recorded_head(text))
+        .transpose()?
+        .unwrap_or_default();
     store.check_head(&recorded)?;
     Ok(store)
 }
 
-/// The writes of a staged commit: heads, bodies, log and the recorded head, plus `extra`.
+/// The log head recorded in `meta` (`{length, head}`).
+fn recorded_head(text: &str) -> Result<Chain> {
+    let c: LogCommitment =
+        serde_json::from_str(text).map_err(|e| Error::LogBroken(e.to_string()))?;
+    Ok(Chain {
+        length: c.length,
+        head: c.head,
+    })
+}
+
+/// Makes a committed change current in memory. A staged commit that wrote nothing takes no commit
+/// number, so that the next commit number is always one past the last stored commit (which is how
+/// [`refresh`] sees that another writer committed).
+pub(crate) fn apply(inner: &Inner, staged: crate::core::store::StagedCommit) -> Result<()> {
+    if staged.is_empty() && staged.entries.is_empty() {
+        return Ok(());
+    }
+    inner.state.borrow_mut().store.apply(staged)
+}
+
+/// Brings the in-memory state up to what is committed: another tab (or another `Vault` object of this
+/// name) may have created or restored the key, or committed since this object last looked. The store
+/// is rebuilt when the recorded log head differs from the in-memory one or a commit numbered at or
+/// after the next one exists. Callers hold the `writer` mutex, so that no commit of this object is
+/// between its write and its application to memory.
+pub(crate) async fn refresh(inner: &Inner) -> Result<()> {
+    inner.check_open()?;
+    let next_commit = inner.state.borrow().store.next_commit();
+    let probe = db::probe(&inner.db, META_HEAD, META_DID, PRIMARY_KEY, next_commit).await?;
+    let sealed = probe
+        .sealed
+        .as_deref()
+        .map(keystore::SealedKey::from_json)
+        .transpose()?;
+    {
+        let mut state = inner.state.borrow_mut();
+        if state.sealed.as_ref().map(keystore::SealedKey::to_json)
+            != sealed.as_ref().map(keystore::SealedKey::to_json)
+        {
+            let did = sealed.as_ref().map(|s| s.did.clone());
+            // A key of another DID (never written by this vault's own writes) is not the one in memory.
+            if state.key.as_ref().map(keys::Keypair::did) != did {
+                state.key = None;
+            }
+            state.sealed = sealed;
+        }
+        state.did = state
+            .sealed
+            .as_ref()
+            .map(|s| s.did.clone())
+            .or(probe.did)
+            .or(state.did.take());
+    }
+    let recorded = probe
+        .head
+        .as_deref()
+        .map(recorded_head)
+        .transpose()?
+        .unwrap_or_default();
+    if probe.newer_commit || *inner.state.borrow().store.chain() != recorded {
+        let store = load_store(&inner.db).await?;
+        inner.state.borrow_mut().store = store;
+    }
+    Ok(())
+}
+
+/// [`refresh`] under the `writer` mutex, for reads.
+async fn refresh_now(inner: &Inner) -> Result<()> {
+    let _guard = inner.writer.lock().await;
+    refresh(inner).await
+}
+
+/// Takes the vault's writer lock across tabs (waiting for another tab's operation to end; `ABORTED`
+/// if `signal` aborts meanwhile) and refreshes the in-memory state: what the operation stages then
+/// follows everything committed before it.
+pub(crate) async fn begin_write<'a>(
+    inner: &'a Inner,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<super::lock::WriteLock<'a>> {
+    let lock = super::lock::exclusive(inner, signal).await?;
+    refresh_now(inner).await?;
+    Ok(lock)
+}
+
+/// The writes of a staged commit: heads, bodies, log (added: a commit never overwrites another) and
+/// the recorded head.
 pub(crate) fn commit_writes(
     staged: &crate::core::store::StagedCommit,
     chain_after: &Chain,
@@ -439,9 +540,9 @@ pub(crate) fn commit_writes(
     }
     let key = JsValue::from_f64(staged.number as f64);
     Ok(vec![
-        Write::PutBytes(db::HEADS, key.clone(), staged.heads_json()?),
-        Write::PutBytes(db::BODIES, key.clone(), staged.bodies_json()?),
-        Write::PutBytes(db::LOG, key, staged.log_json()?),
+        Write::AddBytes(db::HEADS, key.clone(), staged.heads_json()?),
+        Write::AddBytes(db::BODIES, key.clone(), staged.bodies_json()?),
+        Write::AddBytes(db::LOG, key, staged.log_json()?),
         Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
     ])
 }
@@ -461,9 +562,9 @@ async fn request_persistence() -> Option<bool> {
 /// after an operation: `{store: [[key, value], …]}` as JSON text.
 pub(crate) async fn dump(inner: &Inner) -> Result<String> {
     let mut out = serde_json::Map::new();
-    for store in db::ALL_STORES {
-        let records: Vec<Value> = db::get_all(&inner.db, store)
-            .await?
+    let snapshot = db::snapshot(&inner.db, &db::ALL_STORES).await?;
+    for (store, records) in db::ALL_STORES.into_iter().zip(snapshot) {
+        let records: Vec<Value> = records
             .into_iter()
             .map(|(k, v)| json!([format!("{k:?}"), v]))
             .collect();
@@ -483,6 +584,7 @@ impl Vault {
         promise_of(async move {
             let (signed, _) = {
                 let _guard = inner.writer.lock().await;
+                refresh(&inner).await?;
                 sign_bundle(&inner, &super::keypair::now(), None).await?
             };
             parse_js(&signed)
@@ -514,6 +616,7 @@ impl Vault {
             drop(text);
             let t = (js_sys::Date::now() / 1000.0) as u64;
             let mut reports = Vec::new();
+            let _lock = begin_write(&inner, None).await?;
             let _guard = inner.writer.lock().await;
             for (section, collections) in sections {
                 inner.check_open()?;
@@ -540,7 +643,7 @@ impl Vault {
                 let writes = commit_writes(&staged, &chain_after)?;
                 db::write(&inner.db, writes).await?;
                 let report = staged.report;
-                inner.state.borrow_mut().store.apply(staged)?;
+                apply(&inner, staged)?;
                 reports.push(json!({
                     "section": section,
                     "added": report.added,
@@ -584,7 +687,9 @@ pub(crate) async fn sign_bundle(
 }
 
 /// The unsigned bundle from IndexedDB as RFC 8785 text (the log commitment is the current one unless
-/// `log` is given).
+/// `log` is given). The heads and bodies are one snapshot; commits in it that are newer than the
+/// in-memory index (another tab's, committed since the caller refreshed) are left out, so the bundle
+/// is exactly the state its log commitment names.
 pub(crate) async fn assemble_text(
     inner: &Inner,
     exported_at: &str,
@@ -592,8 +697,13 @@ pub(crate) async fn assemble_text(
 ) -> Result<crate::core::store::BundleText> {
     inner.check_open()?;
     let did = inner.did()?;
-    let heads = db::get_all(&inner.db, db::HEADS).await?;
-    let bodies = db::get_all(&inner.db, db::BODIES).await?;
+    let mut snapshot = db::snapshot(&inner.db, &[db::HEADS, db::BODIES])
+        .await?
+        .into_iter();
+    let (heads, bodies) = (
+        snapshot.next().unwrap_or_default(),
+        snapshot.next().unwrap_or_default(),
+    );
     if heads.len() != bodies.len() {
         return Err(Error::LogBroken(
             "heads and bodies records do not pair up".into(),
@@ -624,9 +734,9 @@ pub(crate) fn entries_commit_writes(
 ) -> Result<Vec<Write>> {
     let key = JsValue::from_f64(staged.number as f64);
     let mut writes = vec![
-        Write::PutBytes(db::HEADS, key.clone(), staged.heads_json()?),
-        Write::PutBytes(db::BODIES, key.clone(), staged.bodies_json()?),
-        Write::PutBytes(db::LOG, key, staged.log_json()?),
+        Write::AddBytes(db::HEADS, key.clone(), staged.heads_json()?),
+        Write::AddBytes(db::BODIES, key.clone(), staged.bodies_json()?),
+        Write::AddBytes(db::LOG, key, staged.log_json()?),
         Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
     ];
     writes.extend(extra);
