@@ -7,6 +7,14 @@
 //! is empty). Then each service gets a fresh signed delete request; its receipt is verified against the
 //! request and the node key and recorded with a log entry in one transaction. A service whose receipt
 //! is in the log after the last data change is not asked again.
+//!
+//! A request whose answer never arrived (a reload, a crash or a broken connection while the node
+//! deleted) is remembered: before each request the vault writes a *pending* record (`meta`, key
+//! `delete-pending <node did> <service>`), removed in the transaction that records the receipt. While
+//! one is pending, pulls from that node leave that service's tombstones unapplied (they are the
+//! vault's own doing: its copy stays), and the next deleteRemote accepts that the node's changes since
+//! the last pull are tombstones only, then asks again with a fresh request, whose receipt says what
+//! was left to delete (nothing, if the lost request had done it).
 
 use js_sys::Promise;
 use serde_json::{json, Value};
@@ -15,7 +23,7 @@ use wasm_bindgen::prelude::*;
 use super::db::{self, Write};
 use super::http::Body;
 use super::json as jsv;
-use super::pull::{node_counts, now_unix, query, Options, Session};
+use super::pull::{node_counts, now_unix, query, Options, Session, PAGE_LIMIT};
 use super::push::DeleteRemoteOptions;
 use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
 use crate::core::bundle::LogCommitment;
@@ -99,7 +107,14 @@ async fn delete_remote(
     let done = rights::deleted_services(&entries, &manifest.did);
     for service in wanted.iter().filter(|s| !done.contains(&s.name)) {
         options.check_abort()?;
-        check_pulled(inner, &session, service, &did).await?;
+        let pending = db::get(
+            &inner.db,
+            db::META,
+            &pending_key(&manifest.did, &service.name),
+        )
+        .await?
+        .is_some();
+        check_pulled(inner, &session, service, &did, pending).await?;
     }
 
     // One fresh signed request per service; each receipt verified and recorded.
@@ -135,36 +150,56 @@ async fn delete_remote(
     }))
 }
 
-/// The vault has pulled this service from this node, and the node has changed nothing since.
+/// The `meta` key of a delete request sent to `node_did` for `service` whose receipt is not recorded.
+pub(crate) fn pending_key(node_did: &str, service: &str) -> JsValue {
+    JsValue::from_str(&format!("delete-pending {node_did} {service}"))
+}
+
+/// The vault has pulled this service from this node, and the node has changed nothing since. With a
+/// delete request `pending` (sent, its answer lost), tombstones are accepted: that request may have
+/// made them, and they bring nothing the vault lacks; any live item is still a change.
 async fn check_pulled(
     inner: &Inner,
     session: &Session,
     service: &Service,
     did: &str,
+    pending: bool,
 ) -> Result<()> {
     // The key `pull` saves a service's cursor under.
     let key = JsValue::from_str(&format!("{} {}", session.manifest.did, service.name));
-    let Some(cursor) = db::get(&inner.db, db::CURSORS, &key).await? else {
+    let Some(mut cursor) = db::get(&inner.db, db::CURSORS, &key).await? else {
         return Err(Error::NotBackedUp(format!(
             "the vault never pulled {} from {}: pull it (and back it up) before deleting",
             service.name, session.manifest.node
         )));
     };
-    let url = format!(
-        "{}?did={}&limit=1&cursor={}",
-        service.export,
-        query(did),
-        query(&cursor)
-    );
-    let (value, _) = session.call("GET", &url, Body::None).await?;
-    let page = ExportPage::verify(&value, &session.manifest.did)?;
-    if !page.items.is_empty() {
-        return Err(Error::NotBackedUp(format!(
-            "{} changed on {} since the last pull: pull (and back up) before deleting",
-            service.name, session.manifest.node
-        )));
+    let limit = if pending { PAGE_LIMIT } else { 1 };
+    loop {
+        let url = format!(
+            "{}?did={}&limit={limit}&cursor={}",
+            service.export,
+            query(did),
+            query(&cursor)
+        );
+        let (value, _) = session.call("GET", &url, Body::None).await?;
+        let page = ExportPage::verify(&value, &session.manifest.did)?;
+        if page.items.iter().any(|item| !(pending && item.deleted)) {
+            return Err(Error::NotBackedUp(format!(
+                "{} changed on {} since the last pull: pull (and back up) before deleting",
+                service.name, session.manifest.node
+            )));
+        }
+        if page.done {
+            return Ok(());
+        }
+        if page.cursor == cursor {
+            return Err(Error::ExportMalformed(format!(
+                "a page of {} with done: false did not move the cursor",
+                service.name
+            )));
+        }
+        cursor = page.cursor;
     }
-    Ok(())
 }
 
 async fn delete_service(
@@ -179,6 +214,15 @@ async fn delete_service(
     let requested_at = String::from(js_sys::Date::new_0().to_iso_string());
     let request = DeleteRequest::new(did, &service.name, &manifest.did, &requested_at)?;
     let signed = inner.with_key(|key| request.sign(key, &super::keypair::now()))?;
+    // Remembered before it is sent: if its answer is lost, the node may have deleted all the same.
+    let pending = pending_key(&manifest.did, &service.name);
+    let record =
+        json!({"node_did": manifest.did, "service": service.name, "requested_at": requested_at});
+    db::write(
+        &inner.db,
+        vec![Write::Put(db::META, pending.clone(), record.to_string())],
+    )
+    .await?;
     let (value, _) = session
         .call("POST", &service.delete, Body::Json(&signed.to_string()))
         .await?;
@@ -201,7 +245,10 @@ async fn delete_service(
         "receipt": value,
     });
     let key = JsValue::from_str(&format!("delete {} {}", manifest.did, receipt.request_hash));
-    let extra = vec![Write::Put(db::RECEIPTS, key, stored.to_string())];
+    let extra = vec![
+        Write::Put(db::RECEIPTS, key, stored.to_string()),
+        Write::Delete(db::META, pending),
+    ];
     db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
     apply(inner, staged)?;
     Ok((receipt, value))

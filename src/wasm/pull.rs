@@ -29,6 +29,8 @@ use crate::core::{Error, Result};
 pub const PAGE_LIMIT: u32 = 1000;
 /// Services fetched (or counted) at the same time.
 pub const CONCURRENCY: usize = 3;
+/// The end of the tombstones a pull leaves unapplied while a delete request is pending: any time.
+const PENDING_DELETION_UNTIL: &str = "9999-12-31T23:59:59.999Z";
 /// Longest `timeoutMs` accepted by pull, push and deleteRemote: ten minutes per request.
 pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
@@ -316,12 +318,18 @@ fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
     JsValue::from_str(&format!("{} {}", manifest.did, service.name))
 }
 
-/// The latest `deleted_at` of this vault's deletion receipts from `node_did` for `service`.
+/// The latest `deleted_at` of this vault's deletion receipts from `node_did` for `service`; with a
+/// delete request of the vault pending there (sent, its receipt not recorded), no end: every
+/// tombstone may be that request's doing.
 async fn own_deletions_until(
     inner: &Inner,
     node_did: &str,
     service: &str,
 ) -> Result<Option<String>> {
+    let pending = super::delete::pending_key(node_did, service);
+    if db::get(&inner.db, db::META, &pending).await?.is_some() {
+        return Ok(Some(PENDING_DELETION_UNTIL.to_owned()));
+    }
     let receipts: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
         .await?
         .into_iter()
