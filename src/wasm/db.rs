@@ -91,8 +91,8 @@ fn text_of(value: JsValue) -> Option<String> {
 
 /// Reads every record of a store as `(key, text)` pairs in key order.
 pub async fn get_all(db: &Database, store: &str) -> Result<Vec<(JsValue, String)>> {
-    let mut stores = snapshot(db, &[store]).await?;
-    Ok(stores.pop().unwrap_or_default())
+    let [records] = snapshot(db, [store]).await?;
+    Ok(records)
 }
 
 fn pairs(keys: Vec<JsValue>, values: Vec<JsValue>) -> Vec<(JsValue, String)> {
@@ -104,7 +104,17 @@ fn pairs(keys: Vec<JsValue>, values: Vec<JsValue>) -> Vec<(JsValue, String)> {
 
 /// Reads every record of each of `stores` as `(key, text)` pairs in key order, all in one read-only
 /// transaction: a consistent snapshot, which no other writer's commit can tear.
-pub async fn snapshot(db: &Database, stores: &[&str]) -> Result<Vec<Vec<(JsValue, String)>>> {
+pub async fn snapshot<const N: usize>(
+    db: &Database,
+    stores: [&str; N],
+) -> Result<[Vec<(JsValue, String)>; N]> {
+    read_all(db, &stores)
+        .await?
+        .try_into()
+        .map_err(|_| Error::Storage("a snapshot without all its stores".into()))
+}
+
+async fn read_all(db: &Database, stores: &[&str]) -> Result<Vec<Vec<(JsValue, String)>>> {
     let tx = db
         .transaction(stores, TransactionMode::ReadOnly)
         .map_err(storage)?;
@@ -168,8 +178,9 @@ pub enum Write {
     Put(&'static str, JsValue, String),
     /// Add a text as its UTF-8 bytes under a key that must be free: large records (a commit's bodies)
     /// move from wasm to IndexedDB as one copy of bytes, with no conversion to a JavaScript string, and
-    /// are read back as text. A commit's records are never overwritten. If the key is taken (another writer committed that number), the whole transaction
-    /// aborts with a `ConstraintError` and [`write`] fails with [`CONFLICT`].
+    /// are read back as text. A commit's records are never overwritten: if the key is taken (another
+    /// writer committed that number), the whole transaction aborts with a `ConstraintError` and
+    /// [`write`] fails with [`CONFLICT`].
     AddBytes(&'static str, JsValue, String),
     /// Delete a key.
     Delete(&'static str, JsValue),

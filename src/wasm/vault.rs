@@ -413,13 +413,7 @@ async fn install_key(inner: &Inner, key: keys::Keypair, passphrase: &str) -> Res
 /// Rebuilds the in-memory store from the heads and log records, verifying the chain. Reads them in one
 /// transaction, so that a commit of another tab cannot tear them apart.
 async fn load_store(database: &Database) -> Result<Store> {
-    let mut snapshot = db::snapshot(database, &[db::HEADS, db::LOG, db::META])
-        .await?
-        .into_iter();
-    let (heads, logs, meta) = match (snapshot.next(), snapshot.next(), snapshot.next()) {
-        (Some(h), Some(l), Some(m)) => (h, l, m),
-        _ => return Err(Error::Storage("a snapshot without its stores".into())),
-    };
+    let [heads, logs, meta] = db::snapshot(database, [db::HEADS, db::LOG, db::META]).await?;
     if heads.len() != logs.len() {
         return Err(Error::LogBroken(format!(
             "{} heads records but {} log records",
@@ -529,8 +523,8 @@ pub(crate) async fn begin_write<'a>(
     Ok(lock)
 }
 
-/// The writes of a staged commit: heads, bodies, log (added: a commit never overwrites another) and
-/// the recorded head.
+/// The writes of a staged commit: its records and the recorded head (none for a commit that changes
+/// nothing).
 pub(crate) fn commit_writes(
     staged: &crate::core::store::StagedCommit,
     chain_after: &Chain,
@@ -538,6 +532,14 @@ pub(crate) fn commit_writes(
     if staged.is_empty() {
         return Ok(Vec::new());
     }
+    record_writes(staged, chain_after)
+}
+
+/// A commit's three records (added: a commit never overwrites another) and the recorded head.
+fn record_writes(
+    staged: &crate::core::store::StagedCommit,
+    chain_after: &Chain,
+) -> Result<Vec<Write>> {
     let key = JsValue::from_f64(staged.number as f64);
     Ok(vec![
         Write::AddBytes(db::HEADS, key.clone(), staged.heads_json()?),
@@ -562,7 +564,7 @@ async fn request_persistence() -> Option<bool> {
 /// after an operation: `{store: [[key, value], …]}` as JSON text.
 pub(crate) async fn dump(inner: &Inner) -> Result<String> {
     let mut out = serde_json::Map::new();
-    let snapshot = db::snapshot(&inner.db, &db::ALL_STORES).await?;
+    let snapshot = db::snapshot(&inner.db, db::ALL_STORES).await?;
     for (store, records) in db::ALL_STORES.into_iter().zip(snapshot) {
         let records: Vec<Value> = records
             .into_iter()
@@ -697,13 +699,7 @@ pub(crate) async fn assemble_text(
 ) -> Result<crate::core::store::BundleText> {
     inner.check_open()?;
     let did = inner.did()?;
-    let mut snapshot = db::snapshot(&inner.db, &[db::HEADS, db::BODIES])
-        .await?
-        .into_iter();
-    let (heads, bodies) = (
-        snapshot.next().unwrap_or_default(),
-        snapshot.next().unwrap_or_default(),
-    );
+    let [heads, bodies] = db::snapshot(&inner.db, [db::HEADS, db::BODIES]).await?;
     if heads.len() != bodies.len() {
         return Err(Error::LogBroken(
             "heads and bodies records do not pair up".into(),
@@ -732,13 +728,7 @@ pub(crate) fn entries_commit_writes(
     chain_after: &Chain,
     extra: Vec<Write>,
 ) -> Result<Vec<Write>> {
-    let key = JsValue::from_f64(staged.number as f64);
-    let mut writes = vec![
-        Write::AddBytes(db::HEADS, key.clone(), staged.heads_json()?),
-        Write::AddBytes(db::BODIES, key.clone(), staged.bodies_json()?),
-        Write::AddBytes(db::LOG, key, staged.log_json()?),
-        Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
-    ];
+    let mut writes = record_writes(staged, chain_after)?;
     writes.extend(extra);
     Ok(writes)
 }
