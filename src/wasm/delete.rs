@@ -38,7 +38,8 @@ impl Vault {
     /// Deletes the owner's data on the node whose manifest is at `manifestUrl` (every service, or
     /// `services`), with a verified, logged deletion receipt per service. Refuses with `NOT_BACKED_UP`,
     /// before asking anything, unless the vault holds everything the node has and a verified transfer
-    /// receipt covers it. Resolves to a report per service; a failed service can be retried.
+    /// receipt covers it. Resolves to a report per service; a failed service can be retried, and one
+    /// whose answer was lost is asked again. While another tab of this vault writes, it waits.
     #[wasm_bindgen(js_name = deleteRemote, unchecked_return_type = "Promise<DeleteReport>")]
     pub fn delete_remote(
         &self,

@@ -472,7 +472,7 @@ impl Vault {
     /// Pulls the owner's data from the node whose manifest is at `manifestUrl`, merging it into the
     /// vault. Needs the vault unlocked. Resolves to a report per service; one failing service does not
     /// stop the others. Rejects with `ABORTED` when `signal` aborts (what was committed stays; the next
-    /// pull resumes there).
+    /// pull resumes there). While another tab (or `Vault` object) of this vault writes, it waits.
     #[wasm_bindgen(js_name = pull, unchecked_return_type = "Promise<PullReport>")]
     pub fn pull(&self, manifest_url: String, options: Option<PullOptions>) -> Promise {
         let inner = self.inner();

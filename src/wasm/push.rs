@@ -60,7 +60,8 @@ impl Vault {
     /// interrupted upload from its last acknowledged chunk), verifies the node's transfer receipt
     /// (node key, DID, bundle hash, counts), records it in the log (one transaction with the receipt),
     /// and checks continuity: the node's counts equal the bundle's. Needs the vault unlocked.
-    /// Repeating a push that completed uploads nothing and records nothing.
+    /// Repeating a push that completed uploads nothing and records nothing. While another tab of this
+    /// vault writes, it waits.
     #[wasm_bindgen(js_name = push, unchecked_return_type = "Promise<PushReport>")]
     pub fn push(&self, target_manifest_url: String, options: Option<PushOptions>) -> Promise {
         let inner = self.inner();

@@ -133,6 +133,10 @@ export interface PullProgress {
 /** Options of `Vault.pull`. */
 export interface PullOptions {
   onProgress?: (progress: PullProgress) => void;
+  /**
+   * Aborting rejects with `ABORTED`: what was committed stays, and the next pull resumes there. It also
+   * ends the wait while another tab (or `Vault` object) of this vault writes; nothing is done then.
+   */
   signal?: AbortSignal;
   /** Only these services (default: all the manifest lists). */
   services?: string[];
@@ -193,7 +197,10 @@ export interface PushProgress {
 /** Options of `Vault.push`. */
 export interface PushOptions {
   onProgress?: (progress: PushProgress) => void;
-  /** Aborting rejects with `ABORTED`; the next push resumes from the last acknowledged chunk. */
+  /**
+   * Aborting rejects with `ABORTED`; the next push resumes from the last acknowledged chunk. It also
+   * ends the wait while another tab (or `Vault` object) of this vault writes.
+   */
   signal?: AbortSignal;
   /** How long each request may take, in whole milliseconds from 1 to 600000 (default 30000). */
   timeoutMs?: number;
@@ -248,6 +255,11 @@ export interface PushReport {
 export interface DeleteRemoteOptions {
   /** Only these services (default: all the manifest lists). */
   services?: string[];
+  /**
+   * Aborting rejects with `ABORTED`; the receipts recorded stay, and a service whose answer was lost is
+   * asked again by the next deleteRemote. It also ends the wait while another tab (or `Vault` object)
+   * of this vault writes.
+   */
   signal?: AbortSignal;
   /** How long each request may take, in whole milliseconds from 1 to 600000 (default 30000). */
   timeoutMs?: number;
