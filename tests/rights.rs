@@ -570,3 +570,127 @@ async fn push_and_pull_at_once_leave_a_usable_backup() {
     }
     finish(vault).await;
 }
+
+/// A signed bundle the user exported and keeps is a backup: recorded with `recordExport`, it lets
+/// `deleteRemote` proceed; bundles that are not this vault's are refused and change nothing, and an
+/// export older than the last change covers nothing new.
+#[wasm_bindgen_test]
+async fn an_exported_bundle_is_a_backup_for_delete() {
+    let vault = pulled("export-backup").await;
+    let did = vault.did().unwrap();
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    let signed = ok(vault.sign()).await;
+    let length = num(&vault.log_head(), "length");
+    let signed_log = get(&signed, "log");
+
+    // Refused: another vault's bundle, a tampered copy, a bundle of another history of the same key.
+    let before = digest(&vault).await;
+    let other = fresh("export-backup-other").await;
+    ok(other.create_key(PASS.into())).await;
+    assert_eq!(
+        code(vault.record_export(ok(other.sign()).await)).await,
+        "DID_MISMATCH"
+    );
+    finish(other).await;
+    let tampered: serde_json::Value =
+        serde_json::from_str(&JSON::stringify(&signed).unwrap().as_string().unwrap()).unwrap();
+    let mut tampered = tampered;
+    tampered["exported_at"] = serde_json::json!("2020-01-01T00:00:00Z");
+    let tampered = JSON::parse(&tampered.to_string()).unwrap();
+    assert_eq!(
+        code(vault.record_export(tampered)).await,
+        "SIGNATURE_INVALID"
+    );
+    let twin = same_key(&vault, "export-backup-twin").await;
+    // Its own pull of one service: its own log (other entries, other times).
+    let chat = js_sys::Array::of1(&"chat".into());
+    ok(twin.pull(
+        source().into(),
+        Some(options(&[("services", chat.as_ref())]).unchecked_into()),
+    ))
+    .await;
+    assert_eq!(
+        code(vault.record_export(ok(twin.sign()).await)).await,
+        "BUNDLE_MALFORMED"
+    );
+    finish(twin).await;
+    assert_eq!(digest(&vault).await, before, "refusals change nothing");
+
+    // Recorded once, with one log entry; recording it again changes nothing.
+    let report = ok(vault.record_export(signed.clone())).await;
+    assert!(!get(&report, "repeated").as_bool().unwrap());
+    assert!(get(&report, "coversLatest").as_bool().unwrap());
+    assert_eq!(canon(&get(&report, "log")), canon(&signed_log));
+    assert_eq!(text(&report, "exportedAt"), text(&signed, "exported_at"));
+    assert_eq!(num(&vault.log_head(), "length"), length + 1.0);
+    let entries = ok(vault.log(Some(
+        options(&[("since", &JsValue::from_f64(length))]).unchecked_into(),
+    )))
+    .await;
+    let entry = js_sys::Array::from(&entries).get(0);
+    assert_eq!(text(&entry, "op"), "receipt.export");
+    assert_eq!(text(&entry, "ref"), text(&report, "bundleHash"));
+    let recorded = digest(&vault).await;
+    let again = ok(vault.record_export(signed.clone())).await;
+    assert!(get(&again, "repeated").as_bool().unwrap());
+    assert_eq!(digest(&vault).await, recorded);
+
+    // The same bytes a push would upload: the hash is the one a push reports for this bundle.
+    let canonical = canonicalize(&JSON::stringify(&signed).unwrap().as_string().unwrap())
+        .map_err(|_| "canonicalize")
+        .unwrap();
+    let hash: [u8; 32] = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(canonical.as_bytes()).into()
+    };
+    assert_eq!(text(&report, "bundleHash"), hex::encode(hash));
+
+    // The export covers the vault: deleting from the source proceeds with receipts.
+    let report = ok(vault.delete_remote(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(source().into())).await),
+        0.0
+    );
+    assert_eq!(vault.did().unwrap(), did);
+    finish(vault).await;
+}
+
+/// An export made before the last data change does not cover it.
+#[wasm_bindgen_test]
+async fn an_old_export_does_not_cover_newer_data() {
+    let vault = pulled("export-old").await;
+    let signed = ok(vault.sign()).await;
+    let did = vault.did().unwrap();
+    node_json(
+        source(),
+        "POST",
+        "/dev/mutate",
+        Some(serde_json::json!({"did": did, "fraction": 0.2})),
+    )
+    .await;
+    ok(vault.pull(source().into(), None)).await;
+    let report = ok(vault.record_export(signed)).await;
+    assert!(!get(&report, "coversLatest").as_bool().unwrap());
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    // A new export covers it.
+    let fresh_export = ok(vault.sign()).await;
+    assert!(
+        get(&ok(vault.record_export(fresh_export)).await, "coversLatest")
+            .as_bool()
+            .unwrap()
+    );
+    let deleted = ok(vault.delete_remote(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&deleted, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    finish(vault).await;
+}

@@ -2,7 +2,8 @@
 //!
 //! Before any request: the footprint (`countForDid` of every service), then the guards, each a
 //! `NOT_BACKED_UP` refusal — the last data change in the log is covered by a bundle with a verified
-//! transfer receipt (`core::rights::check_backed_up`), and for every service to delete, the vault has
+//! transfer receipt from another node or an exported bundle the user keeps (`Vault.recordExport`;
+//! `core::rights::check_backed_up`), and for every service to delete, the vault has
 //! pulled it from this node and the node has no change since (an export page from the saved cursor
 //! is empty). Then each service gets a fresh signed delete request; its receipt is verified against the
 //! request and the node key and recorded with a log entry in one transaction. A service whose receipt
@@ -95,13 +96,19 @@ async fn delete_remote(
     let _guard = inner.writer.lock().await;
     inner.check_open()?;
     let entries = read_log(inner).await?;
-    // A transfer to this very node is no backup against deleting from it.
+    // Backups: bundles transferred to another node (a transfer to this very node is no backup against
+    // deleting from it) and exported bundles the user keeps (`recordExport`).
     let transferred: Vec<LogCommitment> = db::get_all(&inner.db, db::RECEIPTS)
         .await?
         .into_iter()
         .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
-        .filter(|r| r.get("kind").and_then(Value::as_str) == Some("transfer"))
-        .filter(|r| r.get("node_did").and_then(Value::as_str) != Some(manifest.did.as_str()))
+        .filter(|r| match r.get("kind").and_then(Value::as_str) {
+            Some("transfer") => {
+                r.get("node_did").and_then(Value::as_str) != Some(manifest.did.as_str())
+            }
+            Some("export") => true,
+            _ => false,
+        })
         .filter_map(|r| serde_json::from_value(r.get("bundle_log")?.clone()).ok())
         .collect();
     rights::check_backed_up(&entries, &transferred)?;

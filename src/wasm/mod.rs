@@ -1,6 +1,7 @@
 //! The JavaScript API (wasm32 only): the only code that knows about `wasm_bindgen` and `js_sys`.
 //! Every export has an explicit camelCase `js_name`; every fallible export throws a `VaultError`.
 
+pub mod backup;
 pub mod db;
 pub mod delete;
 pub mod digest;

@@ -183,6 +183,20 @@ export interface ImportReport {
   log: LogHead;
 }
 
+/** What `Vault.recordExport` recorded: an exported bundle the user keeps, a backup for `deleteRemote`. */
+export interface ExportRecordReport {
+  /** Hex SHA-256 of the bundle's RFC 8785 bytes. */
+  bundleHash: string;
+  /** The bundle's `exported_at`. */
+  exportedAt: string;
+  /** The log prefix the bundle commits to, and so backs up. */
+  log: LogHead;
+  /** True when this bundle was recorded before (nothing was written). */
+  repeated: boolean;
+  /** Whether it backs up everything the vault holds now (no data changed after its log prefix). */
+  coversLatest: boolean;
+}
+
 /** A progress event of `Vault.push`. */
 export interface PushProgress {
   phase: "sign" | "upload" | "commit" | "verify" | "done";
