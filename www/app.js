@@ -629,9 +629,11 @@ async function signAndDownload() {
       const text = JSON.stringify(signed);
       const name = `bundle-${didTail()}-${signed.exported_at.slice(0, 10)}.json`;
       download(name, text);
+      // The downloaded file is the user's backup: recorded, it lets a delete proceed for what it covers.
+      await state.vault.recordExport(signed);
       const items = Object.values(signed.sections).flatMap((s) => Object.values(s)).reduce((n, list) => n + list.length, 0);
-      $("sign-result").textContent = `Signed ${fmt(items)} items (log of ${fmt(signed.log.length)} entries) and downloaded ${name} (${bytes(text.length)}). Check it any time under Verify.`;
-      say("Bundle signed and downloaded.");
+      $("sign-result").textContent = `Signed ${fmt(items)} items (log of ${fmt(signed.log.length)} entries) and downloaded ${name} (${bytes(text.length)}). Keep the file: it is your backup, and deleting from a node is allowed for what it covers. Check it any time under Verify.`;
+      say("Bundle signed, downloaded and recorded as your backup.");
     } finally {
       $("sign-download").disabled = false;
     }

@@ -23,13 +23,13 @@ const EXPLAIN = {
   LOCKED: "The vault is locked. Unlock it with your passphrase first.",
   NO_KEY: "This vault has no key yet. Create a vault or restore a key first.",
   KEY_EXISTS: "This browser already has a vault with a key.",
-  STORAGE: "The browser's storage (IndexedDB) failed. Make sure the page is not in a private window that blocks storage, then reload.",
+  STORAGE: "The browser's storage (IndexedDB) failed, and nothing was written. Try again; if it keeps failing, make sure the page is not in a private window that blocks storage, then reload.",
   QUOTA_EXCEEDED: "The browser has run out of storage space for this site. Free some space (or allow more) and try again.",
   NETWORK: "The node could not be reached, or did not answer in time. Check the URL and your connection, and that the node is running; then try again. (This page may call only the nodes its server allows.)",
   HTTP_STATUS: "The node answered with an error.",
   AUTH_FAILED: "The node refused to log you in with your DID. Check the URL; if it is right, the node does not accept this DID.",
   ABORTED: "Cancelled.",
-  NOT_BACKED_UP: "Refused: your data is not backed up yet. Push it to another node first (step 8); once that node's verified receipt covers everything you pulled, you can delete from the source.",
+  NOT_BACKED_UP: "Refused: your data is not backed up yet. Push it to another node first (step 8), or sign and download your bundle and keep the file (step 6); once a backup covers everything you pulled, you can delete from the source.",
 };
 
 /** An error whose message is already a plain sentence for the person. */

@@ -125,7 +125,7 @@ test("delete is refused, with what to do, until the data is pushed to another no
   await page.check("#delete-understand");
   await page.click("#delete-start");
   await page.waitForSelector("#delete-error", { state: "visible" });
-  assert.match(await page.textContent("#delete-error"), /^Refused: your data is not backed up yet\. Push it to another node first \(step 8\).*\(NOT_BACKED_UP/);
+  assert.match(await page.textContent("#delete-error"), /^Refused: your data is not backed up yet\. Push it to another node first \(step 8\), or sign and download your bundle and keep the file \(step 6\).*\(NOT_BACKED_UP/);
   assert.equal(await page.isHidden("#delete-report"), true);
   assert.equal(await page.isChecked("#delete-understand"), false, "a retry needs a new confirmation");
   await shot(page, "3-delete-refused", "#delete");

@@ -193,6 +193,7 @@ test("sign & download: the file is a bundle any verifier accepts", async () => {
   assert.equal(items, DEMO_ITEMS);
   assert.equal(bundle.log.length, DEMO_ITEMS);
   assert.match(await text("#sign-result"), new RegExp(`^Signed ${DEMO_ITEMS} items .* and downloaded ${file.name}`));
+  assert.match(await text("#sign-result"), /Keep the file: it is your backup/);
   await shot("5-signed", "#sign");
 });
 
@@ -227,8 +228,9 @@ test("push to the target node: progress, the verified receipt and continuity", a
   assert.match(receipt[3], /^[0-9a-f]{64}$/);
   assert.equal(await page.$eval("#push-progress", (p) => p.value === p.max), true);
   assert.equal(await page.isHidden("#push-error"), true);
-  // The receipt entered the log.
-  await page.waitForFunction((n) => document.querySelector("#log-status").textContent.includes(`${n} entries`), DEMO_ITEMS + 1);
+  // The receipt entered the log, after the entry recording the downloaded bundle as a backup.
+  await page.waitForFunction((n) => document.querySelector("#log-status").textContent.includes(`${n} entries`), DEMO_ITEMS + 2);
+  assert.equal((await tableRows(page, "#log-table")).at(-2)[3], "receipt.export");
   assert.equal((await tableRows(page, "#log-table")).at(-1)[3], "receipt.transfer");
   await shot("8-pushed", "#push");
 });
@@ -277,8 +279,8 @@ test("reload, unlock: the data is still there", async () => {
   await page.waitForSelector("#vault-open", { state: "visible" });
   await page.waitForFunction(() => /Your vault holds/.test(document.querySelector("#footprint-summary").textContent));
   assert.match(await text("#footprint-summary"), new RegExp(`^Your vault holds ${DEMO_ITEMS} items\\.`));
-  // 600 items, a transfer receipt and eight deletion receipts.
-  await page.waitForFunction((n) => document.querySelector("#log-status").textContent.includes(`${n} entries`), DEMO_ITEMS + 9);
+  // 600 items, the exported bundle, a transfer receipt and eight deletion receipts.
+  await page.waitForFunction((n) => document.querySelector("#log-status").textContent.includes(`${n} entries`), DEMO_ITEMS + 10);
   assert.match(await text("#log-status"), /^Chain intact on this page/);
   await page.waitForFunction(() => document.querySelector("#browse-collection").options.length > 0);
   const options = await page.$$eval("#browse-collection option", (list) => list.map((o) => o.textContent));
