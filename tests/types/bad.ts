@@ -84,6 +84,8 @@ export async function misuses(): Promise<void> {
   const signed: SignedBundle = await vault.bundle();
   // @ts-expect-error importBundle wants a signed bundle
   await vault.importBundle(await vault.bundle());
+  // @ts-expect-error recordExport wants a signed bundle
+  await vault.recordExport(await vault.bundle());
 
   const pushed = await vault.push(url);
   // @ts-expect-error a push gives a transfer receipt

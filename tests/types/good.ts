@@ -21,6 +21,7 @@ import type {
   DeleteReport,
   DeletionReceipt,
   DidMethod,
+  ExportRecordReport,
   ImportReport,
   InitInput,
   InitOutput,
@@ -173,6 +174,12 @@ export async function everything(source: string, target: string, controller: Abo
   use(bundleProof, receipt.bundle_hash, receiptType, ok, mismatch?.expected, pushed.repeated, pushed.resumedFrom);
   const imported: ImportReport = await named.importBundle(signedBundle);
   use(imported.sections[0]?.added, imported.log);
+
+  // The signed bundle, kept as a file, is a backup
+  const recorded: ExportRecordReport = await vault.recordExport(signedBundle);
+  const covers: boolean = recorded.coversLatest;
+  const recordedLog: LogHead = recorded.log;
+  use(recorded.bundleHash, recorded.exportedAt, recorded.repeated, covers, recordedLog);
 
   // Delete on the source once backed up
   const deleteOptions: DeleteRemoteOptions = { services: ["chat"], signal: controller.signal, timeoutMs: 5000 };
