@@ -597,11 +597,69 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     // Over the 64 MiB response cap (src/wasm/http.rs MAX_RESPONSE_BYTES), declared and undeclared.
     ("huge", "TOO_LARGE", "bytes"),
     ("huge-chunked", "TOO_LARGE", "bytes"),
+    // The connection closes after half of the promised body.
+    ("dropped-mid-body", "NETWORK", "/services/chat/export"),
     ("html", "EXPORT_MALFORMED", "text/html"),
     ("status-500", "HTTP_STATUS", "HTTP 500"),
     ("status-503-html", "HTTP_STATUS", "HTTP 503"),
     ("slow", "NETWORK", "timed out"),
 ];
+
+/// A node that fails a share of its export answers (HTTP 500 at random, a third of them; and the first
+/// two of one service for certain): each pull keeps what committed and reports the failed services,
+/// and repeated pulls converge on exactly the node's data, with no duplicates and no gaps.
+#[wasm_bindgen_test]
+async fn pulls_through_random_server_errors_converge_without_duplicates_or_gaps() {
+    let vault = pulled("flaky").await;
+    let did = vault.did().unwrap();
+    // Counting is not an export request: the faults leave it alone.
+    let remote = ok(vault.remote_count(source().into())).await;
+    let services: Vec<String> = js_sys::Object::keys(remote.unchecked_ref::<js_sys::Object>())
+        .iter()
+        .map(|k| k.as_string().unwrap())
+        .collect();
+    for service in &services {
+        let fault = if service == "chat" {
+            serde_json::json!({"did": did, "service": service, "fault": "status-500", "count": 2})
+        } else {
+            serde_json::json!({"did": did, "service": service, "fault": "status-500", "share": 0.34})
+        };
+        dev("POST", "/dev/fault", Some(fault)).await;
+    }
+    let mut failed_pulls = 0;
+    let mut rounds = 0;
+    while total(&ok(vault.count()).await) < remote_total(&remote) {
+        rounds += 1;
+        assert!(rounds <= 40, "the pulls did not converge");
+        let report = ok(vault.pull(source().into(), None)).await;
+        let errors: Vec<(String, String)> = js_sys::Array::from(&get(&report, "services"))
+            .iter()
+            .filter_map(|s| error_of(&s))
+            .collect();
+        for (code, message) in &errors {
+            assert_eq!(code, "HTTP_STATUS", "{message}");
+        }
+        failed_pulls += usize::from(!errors.is_empty());
+        // What committed stays, once: the log holds one entry per item stored so far.
+        assert_eq!(log_length(&vault), unique_items(&vault).await as f64);
+    }
+    assert!(
+        failed_pulls >= 2,
+        "the faults fired ({failed_pulls} failed pulls)"
+    );
+    assert!(served(&did, "chat").await >= 2);
+    clear(&did).await;
+    let again = ok(vault.pull(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&again, "services")).iter() {
+        assert_eq!(error_of(&s), None);
+        assert_eq!(number(&s, "added") + number(&s, "updated"), 0.0);
+    }
+    let local = ok(vault.count()).await;
+    assert_eq!(total(&local), remote_total(&remote));
+    assert_eq!(log_length(&vault), total(&local));
+    assert_eq!(unique_items(&vault).await as f64, total(&local));
+    finish(vault).await;
+}
 
 #[wasm_bindgen_test]
 async fn hostile_export_pages_are_typed_errors_and_change_nothing() {

@@ -4,8 +4,9 @@
 //! - `POST /dev/mutate {did, fraction}` changes that fraction of the DID's live items (new
 //!   `updated_at`, new sequence number, changed data: a `revision` member counts the changes) and
 //!   answers `{did, updated}`.
-//! - `POST /dev/fault {did, service, fault, count?, delayMs?}` arms a [`Fault`] for the DID's next
-//!   `count` export requests of `service` (default: until cleared) and answers what was armed;
+//! - `POST /dev/fault {did, service, fault, count?, delayMs?, share?}` arms a [`Fault`] for the DID's
+//!   next `count` export requests of `service` (default: until cleared), or for that `share` of them
+//!   at random, and answers what was armed;
 //!   `fault: "none"` clears that DID's fault on that service. `GET /dev/fault?did=` lists the armed
 //!   faults with how many requests each has `served`; `DELETE /dev/fault?did=` clears them (all of
 //!   them without `did`). Receipt faults (`receipt-*`) are armed for `service: "transfer"` and act on
@@ -102,7 +103,7 @@ fn bump_revision(data: Option<&str>) -> ApiResult<String> {
     Ok(canonical::to_canonical_string(&changed)?)
 }
 
-/// `POST /dev/fault {did, service, fault, count?, delayMs?}`.
+/// `POST /dev/fault {did, service, fault, count?, delayMs?, share?}`.
 pub async fn arm_fault(
     State(state): State<SharedState>,
     JsonBody(body): JsonBody,
@@ -147,6 +148,14 @@ pub async fn arm_fault(
                 })?,
         ),
     };
+    let share = match body.get("share") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_f64()
+                .filter(|n| *n > 0.0 && *n <= 1.0)
+                .ok_or_else(|| ApiError::invalid("share must be a number above 0, at most 1"))?,
+        ),
+    };
     if fault_name == "none" {
         let cleared = state.faults.clear(Some(&did), Some(&service_name));
         return Ok(Json(
@@ -154,9 +163,12 @@ pub async fn arm_fault(
         ));
     }
     let fault = Fault::parse(&fault_name, delay_ms).map_err(ApiError::invalid)?;
-    state.faults.arm(&did, &service_name, fault, count)?;
+    state.faults.arm(&did, &service_name, fault, count, share)?;
     let mut answer =
         json!({"did": did, "service": service_name, "fault": fault.name(), "count": count});
+    if let Some(share) = share {
+        answer["share"] = json!(share);
+    }
     if let Some(delay_ms) = fault.delay_ms() {
         answer["delayMs"] = json!(delay_ms);
     }

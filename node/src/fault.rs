@@ -47,6 +47,8 @@ use crate::server::{AppState, SharedState};
 
 /// Size of the `huge` pages: 65 MiB, beyond the vault's 64 MiB response cap.
 pub const HUGE_PAGE_BYTES: usize = 65 * 1024 * 1024;
+/// Size the `dropped-mid-body` answer promises: 1 MiB, well within the vault's cap.
+pub const DROPPED_PAGE_BYTES: usize = 1024 * 1024;
 /// The integer an `unsafe-number` page carries: 2^53 + 1, the first one a double cannot hold.
 pub const UNSAFE_INTEGER: u64 = MAX_SAFE_INTEGER + 2;
 /// Default delay of a `slow`, `slow-chunk` or `slow-delete` answer, in milliseconds.
@@ -98,6 +100,9 @@ pub enum Fault {
     /// The same page without `Content-Length` (chunked), so the size shows only while reading
     /// (vault: `TOO_LARGE`).
     HugeChunked,
+    /// 200 `application/json` declaring a page of [`DROPPED_PAGE_BYTES`] in `Content-Length`, then the
+    /// connection is closed after half of it, as a dropped connection does (vault: `NETWORK`).
+    DroppedMidBody,
     /// 200 `text/html`: a captive portal's sign-in page (vault: `EXPORT_MALFORMED`).
     Html,
     /// 500 `{"code": "INTERNAL", …}` (vault: `HTTP_STATUS`).
@@ -166,6 +171,7 @@ impl Fault {
         "stuck-cursor",
         "huge",
         "huge-chunked",
+        "dropped-mid-body",
         "html",
         "status-500",
         "status-503-html",
@@ -202,6 +208,7 @@ impl Fault {
             "stuck-cursor" => Fault::StuckCursor,
             "huge" => Fault::Huge,
             "huge-chunked" => Fault::HugeChunked,
+            "dropped-mid-body" => Fault::DroppedMidBody,
             "html" => Fault::Html,
             "status-500" => Fault::Status500,
             "status-503-html" => Fault::Status503Html,
@@ -239,6 +246,7 @@ impl Fault {
             Fault::StuckCursor => "stuck-cursor",
             Fault::Huge => "huge",
             Fault::HugeChunked => "huge-chunked",
+            Fault::DroppedMidBody => "dropped-mid-body",
             Fault::Html => "html",
             Fault::Status500 => "status-500",
             Fault::Status503Html => "status-503-html",
@@ -290,6 +298,8 @@ struct Armed {
     remaining: Option<u64>,
     /// Requests it has answered.
     served: u64,
+    /// The share of matching requests it answers, at random (`None`: every one).
+    share: Option<f64>,
 }
 
 /// The faults armed on a node, per (DID, service). In memory only.
@@ -304,8 +314,16 @@ impl Faults {
     }
 
     /// Arms `fault` for the DID's next `count` export requests of `service` (`None`: until cleared),
-    /// replacing what was armed there.
-    pub fn arm(&self, did: &str, service: &str, fault: Fault, count: Option<u64>) -> ApiResult<()> {
+    /// replacing what was armed there. With a `share`, each request meets the fault only with that
+    /// probability (the others pass untouched and are not counted).
+    pub fn arm(
+        &self,
+        did: &str,
+        service: &str,
+        fault: Fault,
+        count: Option<u64>,
+        share: Option<f64>,
+    ) -> ApiResult<()> {
         let mut armed = self.lock();
         let key = (did.to_owned(), service.to_owned());
         if armed.len() >= MAX_ARMED && !armed.contains_key(&key) {
@@ -319,6 +337,7 @@ impl Faults {
                 fault,
                 remaining: count,
                 served: 0,
+                share,
             },
         );
         Ok(())
@@ -352,10 +371,20 @@ impl Faults {
         if !applies(entry.fault) {
             return None;
         }
-        match &mut entry.remaining {
-            Some(0) => return None,
-            Some(n) => *n -= 1,
-            None => {}
+        if entry.remaining == Some(0) {
+            return None;
+        }
+        if let Some(share) = entry.share {
+            let mut bytes = [0u8; 8];
+            // Without randomness the fault fires (a test then sees more faults, never fewer).
+            if getrandom::fill(&mut bytes).is_ok()
+                && (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64 >= share
+            {
+                return None;
+            }
+        }
+        if let Some(n) = &mut entry.remaining {
+            *n -= 1;
         }
         entry.served += 1;
         Some(entry.fault)
@@ -381,6 +410,9 @@ impl Faults {
                 });
                 if let Some(delay_ms) = a.fault.delay_ms() {
                     entry["delayMs"] = json!(delay_ms);
+                }
+                if let Some(share) = a.share {
+                    entry["share"] = json!(share);
                 }
                 entry
             })
@@ -545,6 +577,23 @@ pub async fn intercept(
             };
             answer(StatusCode::OK, "application/json", body)
         }
+        Fault::DroppedMidBody => {
+            // The whole length is promised, half is sent: the server then closes the connection.
+            let page = filler_page(state, did, service, DROPPED_PAGE_BYTES);
+            let half = page.len() / 2;
+            let mut response = (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/json".to_owned()),
+                    (header::CONTENT_LENGTH, page.len().to_string()),
+                ],
+                // A stream, so that its length is not known in advance and the header stands.
+                Body::from_stream(Body::from(page[..half].to_vec()).into_data_stream()),
+            )
+                .into_response();
+            response.extensions_mut().insert(Injected);
+            Ok(Intercept::Answer(response))
+        }
         Fault::InvalidJson
         | Fault::MissingPageField
         | Fault::MissingItemField
@@ -650,6 +699,7 @@ pub fn render_page(
         }
         Fault::Huge
         | Fault::HugeChunked
+        | Fault::DroppedMidBody
         | Fault::Html
         | Fault::Status500
         | Fault::Status503Html
@@ -667,6 +717,12 @@ pub fn render_page(
 
 /// A well-formed page of exactly [`HUGE_PAGE_BYTES`]: one item whose data is a long text.
 fn huge_page(state: &AppState, did: &str, service: &str) -> Vec<u8> {
+    filler_page(state, did, service, HUGE_PAGE_BYTES)
+}
+
+/// A well-formed page of exactly `size` bytes (at least its frame): one item whose data is a long
+/// text.
+fn filler_page(state: &AppState, did: &str, service: &str, size: usize) -> Vec<u8> {
     let head = format!(
         r#"{{"did":{},"service":{},"section":{},"items":[{{"collection":"injected","id":"huge","updated_at":"{}","data":{{"text":""#,
         json!(did),
@@ -678,9 +734,9 @@ fn huge_page(state: &AppState, did: &str, service: &str) -> Vec<u8> {
         r#""}}}}],"cursor":"{}","done":true}}"#,
         encode_cursor(&state.cursor_tag, 0)
     );
-    let mut body = Vec::with_capacity(HUGE_PAGE_BYTES);
+    let mut body = Vec::with_capacity(size);
     body.extend_from_slice(head.as_bytes());
-    body.resize(HUGE_PAGE_BYTES.saturating_sub(tail.len()), b'a');
+    body.resize(size.saturating_sub(tail.len()).max(head.len()), b'a');
     body.extend_from_slice(tail.as_bytes());
     body
 }
@@ -773,8 +829,10 @@ mod tests {
     #[test]
     fn counts_and_scopes() {
         let faults = Faults::default();
-        faults.arm("a", "chat", Fault::Html, Some(2)).unwrap();
-        faults.arm("b", "chat", Fault::Status500, None).unwrap();
+        faults.arm("a", "chat", Fault::Html, Some(2), None).unwrap();
+        faults
+            .arm("b", "chat", Fault::Status500, None, None)
+            .unwrap();
         assert_eq!(faults.take("a", "media"), None);
         assert_eq!(faults.take("a", "chat"), Some(Fault::Html));
         assert_eq!(faults.take("a", "chat"), Some(Fault::Html));
@@ -794,5 +852,27 @@ mod tests {
         assert_eq!(faults.clear(Some("a"), None), 1);
         assert_eq!(faults.clear(None, None), 1);
         assert!(faults.list(None).is_empty());
+    }
+
+    #[test]
+    fn a_share_meets_about_that_share_of_requests_and_counts_only_those() {
+        let faults = Faults::default();
+        faults
+            .arm("a", "chat", Fault::Status500, Some(150), Some(0.25))
+            .unwrap();
+        let hits = (0..400)
+            .filter(|_| faults.take("a", "chat").is_some())
+            .count();
+        // Binomial(400, 0.25): mean 100, standard deviation about 8.7.
+        assert!((50..=150).contains(&hits), "{hits} of 400");
+        let listed = &faults.list(Some("a"))[0];
+        assert_eq!(listed["served"].as_u64(), Some(hits as u64));
+        assert_eq!(listed["remaining"].as_u64(), Some(150 - hits as u64));
+        assert_eq!(listed["share"].as_f64(), Some(0.25));
+        // A share of 1 is every request.
+        faults
+            .arm("a", "chat", Fault::Html, None, Some(1.0))
+            .unwrap();
+        assert!((0..50).all(|_| faults.take("a", "chat") == Some(Fault::Html)));
     }
 }

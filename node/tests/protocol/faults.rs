@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bundle_node::fault::{HUGE_PAGE_BYTES, UNSAFE_INTEGER};
+use bundle_node::fault::{DROPPED_PAGE_BYTES, HUGE_PAGE_BYTES, UNSAFE_INTEGER};
 use bundle_vault::core::canonical::{self, MAX_DEPTH};
 use bundle_vault::core::export::ExportPage;
 use bundle_vault::core::proof;
@@ -633,4 +633,51 @@ fn expire_tokens_endpoint() {
     client
         .post_json("/dev/expire-tokens", None, &json!({"did": "nope"}))
         .err(400, "INVALID_DID");
+}
+
+/// `dropped-mid-body`: the answer promises the whole page's length and the connection closes after
+/// half of it.
+#[test]
+fn dropped_mid_body_closes_the_connection_after_half_the_declared_length() {
+    use std::io::{Read, Write};
+    let node = dev_node(10);
+    let client = node.client();
+    let user = keypair(87);
+    let did = user.did();
+    let token = client.login(&user);
+    arm(&client, &did, "chat", "dropped-mid-body", Some(1));
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n",
+        export_path("chat", &did, None)
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    // Read to the end: the server closes the connection (a timeout here would mean it kept it open).
+    stream.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let declared: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let received = answer.len() - split;
+    assert_eq!(declared, DROPPED_PAGE_BYTES);
+    assert_eq!(
+        received,
+        declared / 2,
+        "half the promised body, then the end"
+    );
+    // The next request is answered normally.
+    let manifest = client.manifest();
+    client.export_all(&token, &manifest.did, "chat", &did, 1000, None);
 }
