@@ -178,12 +178,15 @@ export function launchPersistentBrowser(userDataDir) {
 export async function openPage(browser, url) {
   const page = await browser.newPage();
   const problems = [];
+  // Every console message of every kind, for scans (no secret may ever reach the console).
+  const messages = [];
   page.on("console", (msg) => {
+    messages.push(msg.text());
     if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
   });
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   await page.goto(url);
-  return { page, problems };
+  return { page, problems, messages };
 }
 
 /** Drops a file with this text on the element, as a person dragging it from their desktop does. */

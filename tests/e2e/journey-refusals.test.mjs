@@ -21,6 +21,7 @@ let app;
 let browser;
 let page;
 let problems;
+let messages;
 let did;
 
 /** A screenshot of the step's section. */
@@ -46,7 +47,7 @@ before(async () => {
   nodes = await startNodes({ demoItems: DEMO_ITEMS });
   app = await startApp({ connect: [nodes.source, nodes.target] });
   browser = await launchBrowser();
-  ({ page, problems } = await open());
+  ({ page, problems, messages } = await open());
 });
 
 after(async () => {
@@ -190,5 +191,23 @@ test("a key is restored in a fresh browser from its encrypted backup, or from th
   await other.page.waitForSelector("#vault-open", { state: "visible" });
   assert.equal(await other.page.textContent("#did"), plainDid);
   assert.deepEqual(other.problems, []);
+  // Nothing secret reached the console of any page, in any form: the passphrases, the plain key's
+  // seed (hex in either case, base64), or anything of the sealed backup's secret material.
+  const consoleText = [...messages, ...fresh.messages, ...other.messages].join("\n");
+  for (const secret of [
+    PASSPHRASE,
+    "a second backup passphrase",
+    seed.toString("hex"),
+    seed.toString("hex").toUpperCase(),
+    seed.toString("base64"),
+    JSON.parse(readFileSync(backup.path, "utf8")).ciphertext,
+  ]) {
+    assert.ok(secret && !consoleText.includes(secret), "a secret reached the console");
+  }
+  // And the app keeps nothing in localStorage or sessionStorage.
+  assert.deepEqual(
+    await other.page.evaluate(() => [localStorage.length, sessionStorage.length]),
+    [0, 0],
+  );
   await other.page.close();
 });
