@@ -1,12 +1,15 @@
 //! The vault's IndexedDB database, through the `idb` crate.
 //!
-//! Schema (version 1). Every value is a string (JSON text): one record per commit, never one per item,
-//! because IndexedDB costs per record far more than per byte.
+//! Schema (version 1). Every value is JSON text, as a string or (a commit's records) as its UTF-8 bytes:
+//! one record per commit, never one per item, because IndexedDB costs per record far more than per
+//! byte.
 //! - `meta`: `"head"` (the log's end, written with every commit), `"did"`, `"created_at"`;
 //! - `keys`: `"primary"` → the sealed key (Argon2id + XChaCha20-Poly1305); never a secret in the clear;
 //! - `heads`, `bodies`, `log`: commit number → the commit's three records (see `core::store`);
 //! - `cursors`: `"<node did> <service>"` → the export cursor saved with the commit that consumed it;
-//! - `receipts`: receipt id → a signed receipt.
+//! - `receipts`: `"transfer <node did> <bundle hash>"` → a verified transfer receipt with its bundle's log
+//!   commitment; `"delete <node did> <request hash>"` → a verified deletion receipt; `"export <bundle
+//!   hash>"` → an exported bundle the user keeps (`rights::ExportRecord`).
 
 use std::future::IntoFuture;
 
