@@ -102,14 +102,6 @@ fn js(value: &Value) -> JsValue {
     JSON::parse(&value.to_string()).unwrap()
 }
 
-fn options(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        Reflect::set(&o, &(*k).into(), v).unwrap();
-    }
-    o.into()
-}
-
 /// JSON nested `depth` arrays deep.
 fn nested(depth: usize) -> String {
     format!("{}{}", "[".repeat(depth), "]".repeat(depth))
@@ -504,7 +496,7 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
             Box::new(move || {
                 v.pull(
                     src(),
-                    Some(options(&[("services", "chat".into())]).unchecked_into()),
+                    Some(options(&[("services", &"chat".into())]).unchecked_into()),
                 )
             }),
         ),
@@ -515,7 +507,7 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
                 let names = js_sys::Array::of1(&"no-such-service".into());
                 v.pull(
                     src(),
-                    Some(options(&[("services", names.into())]).unchecked_into()),
+                    Some(options(&[("services", &names.into())]).unchecked_into()),
                 )
             }),
         ),
@@ -525,7 +517,7 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
             Box::new(move || {
                 v.pull(
                     src(),
-                    Some(options(&[("timeoutMs", (-1.0).into())]).unchecked_into()),
+                    Some(options(&[("timeoutMs", &(-1.0).into())]).unchecked_into()),
                 )
             }),
         ),
@@ -535,7 +527,7 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
             Box::new(move || {
                 v.pull(
                     src(),
-                    Some(options(&[("onProgress", "yes".into())]).unchecked_into()),
+                    Some(options(&[("onProgress", &"yes".into())]).unchecked_into()),
                 )
             }),
         ),
@@ -545,7 +537,7 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
             Box::new(move || {
                 v.pull(
                     src(),
-                    Some(options(&[("signal", Object::new().into())]).unchecked_into()),
+                    Some(options(&[("signal", &Object::new().into())]).unchecked_into()),
                 )
             }),
         ),
@@ -570,7 +562,7 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
             Box::new(move || {
                 v.delete_remote(
                     src(),
-                    Some(options(&[("services", 5.into())]).unchecked_into()),
+                    Some(options(&[("services", &5.into())]).unchecked_into()),
                 )
             }),
         ),

@@ -7,7 +7,7 @@
 
 use bundle_vault::wasm::vault::Vault;
 use bundle_vault::wasm::{canonicalize, verify_bundle};
-use js_sys::{Object, Reflect, JSON};
+use js_sys::{Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -53,14 +53,6 @@ async fn same_key(vault: &Vault, tag: &str) -> Vault {
     let other = fresh(tag).await;
     ok(other.import_key(backup, PASS.into())).await;
     other
-}
-
-fn options(pairs: &[(&str, &JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        Reflect::set(&o, &(*k).into(), v).unwrap();
-    }
-    o.into()
 }
 
 #[wasm_bindgen_test]

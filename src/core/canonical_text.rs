@@ -8,7 +8,10 @@
 //! [`canonical::parse`](super::canonical::parse) and canonicalization, which also gives the precise error
 //! for bad input.
 
-use super::canonical::{is_safe_float, MAX_SAFE_INTEGER};
+use std::borrow::Cow;
+
+use super::canonical::{self, is_safe_float, MAX_SAFE_INTEGER};
+use super::error::Result;
 
 /// Whether `text` is exactly the RFC 8785 form of a JSON value that passes the guards of
 /// [`canonical::parse`](super::canonical::parse): safe numbers, no duplicate keys (keys strictly
@@ -22,6 +25,17 @@ pub fn is_canonical(text: &str, max_depth: usize) -> bool {
         i: 0,
     };
     r.value(0, max_depth) && r.i == r.b.len()
+}
+
+/// `text` in RFC 8785 form: the text itself when it [already is](is_canonical) (one pass, no value
+/// tree), otherwise parsed strictly and written canonically ([`canonical::canonicalize_str`], with its
+/// errors).
+pub fn canonical_form(text: &str) -> Result<Cow<'_, str>> {
+    if is_canonical(text, canonical::MAX_DEPTH) {
+        Ok(Cow::Borrowed(text))
+    } else {
+        canonical::canonicalize_str(text).map(Cow::Owned)
+    }
 }
 
 /// The nesting depth of canonical `text` (a scalar is 0, `[]` is 1), or `None` when it is not

@@ -578,12 +578,7 @@ impl Store {
                 if !is_current || deleted {
                     continue;
                 }
-                let body = body.get();
-                let body = if canonical_text::is_canonical(body, canonical::MAX_DEPTH) {
-                    std::borrow::Cow::Borrowed(body)
-                } else {
-                    std::borrow::Cow::Owned(canonical::canonicalize_str(body)?)
-                };
+                let body = canonical_text::canonical_form(body.get())?;
                 found += 1;
                 out.entry(section.as_str())
                     .or_default()

@@ -12,10 +12,11 @@ use wasm_bindgen::prelude::*;
 
 use super::db::Write;
 use super::json as jsv;
+use super::pull::now_unix;
 use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
 use super::{db, digest};
 use crate::core::bundle::{self, LogCommitment};
-use crate::core::{canonical, canonical_text, rights, Error, Result};
+use crate::core::{canonical_text, rights, Error, Result};
 
 /// The members of a verified bundle that its record keeps.
 #[derive(Deserialize)]
@@ -57,11 +58,7 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
     let header: Header =
         serde_json::from_str(&text).map_err(|e| Error::BundleMalformed(e.to_string()))?;
     // The hash of the bundle's RFC 8785 bytes, as a push would upload them.
-    let hash = if canonical_text::is_canonical(&text, canonical::MAX_DEPTH) {
-        digest::sha256(text.as_bytes()).await
-    } else {
-        digest::sha256(canonical::canonicalize_str(&text)?.as_bytes()).await
-    };
+    let hash = digest::sha256(canonical_text::canonical_form(&text)?.as_bytes()).await;
     drop(text);
     let bundle_hash = hex::encode(hash);
 
@@ -81,7 +78,7 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
     let key = JsValue::from_str(&format!("export {bundle_hash}"));
     let repeated = db::get(&inner.db, db::RECEIPTS, &key).await?.is_some();
     if !repeated {
-        let t = (js_sys::Date::now() / 1000.0) as u64;
+        let t = now_unix();
         let record = rights::ExportRecord {
             kind: "export".into(),
             bundle_hash: bundle_hash.clone(),

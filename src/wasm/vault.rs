@@ -616,7 +616,7 @@ impl Vault {
             }
             let sections = crate::core::export::parse_bundle_sections_text(&text)?;
             drop(text);
-            let t = (js_sys::Date::now() / 1000.0) as u64;
+            let t = super::pull::now_unix();
             let mut reports = Vec::new();
             let _lock = begin_write(&inner, None).await?;
             let _guard = inner.writer.lock().await;

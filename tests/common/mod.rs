@@ -31,6 +31,15 @@ pub fn get(value: &JsValue, key: &str) -> JsValue {
     Reflect::get(value, &key.into()).unwrap()
 }
 
+/// A plain JS object of these members (an options argument, typically).
+pub fn options(pairs: &[(&str, &JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
 /// The values of a plain JS object.
 pub fn values(value: &JsValue) -> Vec<JsValue> {
     Object::values::<JsValue>(value.unchecked_ref()).to_vec()
