@@ -100,17 +100,21 @@ test-fuzz:
 test-browser: setup
 	WASM_BINDGEN_TEST_TIMEOUT=180 tools/with-nodes.sh -- wasm-pack test --headless --chrome -- --test web --test vault --test rights --test catalogue
 
+## A hang fails its layer with the test's name rather than running out the CI clock: each test has
+## 5 minutes, and each layer a hard bound (a timed-out test file can leave the runner waiting on it).
+NODE_TEST = node --test --test-timeout=300000
+
 test-node: build-node-pkg
-	node --test --test-timeout=300000 tests/node/
+	timeout --kill-after=30 900 $(NODE_TEST) tests/node/
 
 ## The package's TypeScript declarations under tsc --strict: tests/types/good.ts compiles, bad.ts's misuses fail.
 test-types: build
-	node --test --test-timeout=300000 tests/types/
+	timeout --kill-after=30 900 $(NODE_TEST) tests/types/
 
 ## The release build in headless Chromium: the page of www/ driven by playwright-core; the Vite example
 ## (examples/vite-app) built from the npm pack tarball; the three package builds (web, bundler, nodejs).
 test-e2e: build build-bundler-pkg build-node-pkg
-	node --test --test-timeout=300000 tests/e2e/
+	timeout --kill-after=30 1800 $(NODE_TEST) tests/e2e/
 
 clean:
 	cargo clean

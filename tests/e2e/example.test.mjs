@@ -11,24 +11,37 @@ import { ARTIFACTS, launchBrowser, openPage } from "./harness.mjs";
 
 const APP = "examples/vite-app";
 
-/** Spawns a long-running command and resolves once its output matches `ready`, to `{match, stop}`. */
-async function start(cmd, args, ready, options = {}) {
+// Terminal colour codes. Tools such as Vite colour their output when the environment has `CI` set, even
+// into a pipe, which splits a URL like `http://127.0.0.1:5173/` with codes around the port.
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Spawns a long-running command and resolves once its output (colour codes removed) matches `ready`, to
+ * `{match, stop}`. Rejects, and kills the command, if that takes longer than `readyMs`.
+ */
+async function start(cmd, args, ready, { readyMs = 120_000, ...options } = {}) {
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], ...options });
   let out = "";
+  let timer;
   const match = await new Promise((resolve, reject) => {
     const onData = (chunk) => {
       out += chunk;
-      const found = out.match(ready);
+      const found = out.replace(ANSI, "").match(ready);
       if (found) resolve(found);
     };
     child.stdout.setEncoding("utf8").on("data", onData);
     child.stderr.setEncoding("utf8").on("data", (chunk) => (out += chunk));
-    child.once("exit", (code) => reject(new Error(`${cmd} ${args.join(" ")} exited (${code}):\n${out}`)));
-  });
+    child.once("exit", (code) => reject(new Error(`${cmd} ${args.join(" ")} exited (${code}):\n${out.replace(ANSI, "")}`)));
+    timer = setTimeout(() => {
+      child.stdin.end();
+      child.kill("SIGTERM");
+      reject(new Error(`${cmd} ${args.join(" ")} printed nothing matching ${ready} in ${readyMs} ms:\n${out.replace(ANSI, "")}`));
+    }, readyMs);
+  }).finally(() => clearTimeout(timer));
   return {
     match,
     async stop(signal) {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, "exit");
       if (signal) child.kill(signal);
       else child.stdin.end();
