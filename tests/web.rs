@@ -113,6 +113,30 @@ fn hostile_js_values_get_typed_errors() {
         thrown_code(kp.sign_document(holder.into(), None).unwrap_err()),
         "UNSAFE_NUMBER"
     );
+    // Beside a real null (the text has a null either way), and under a value with toJSON.
+    for text in [
+        "({a: null, n: NaN})",
+        "({a: [null, {b: -Infinity}]})",
+        "({when: new Date(0), list: [null, Infinity]})",
+        "({boxed: new Number(NaN)})",
+    ] {
+        let value = js_sys::eval(text).unwrap();
+        assert_eq!(
+            thrown_code(kp.sign_document(value, None).unwrap_err()),
+            "UNSAFE_NUMBER",
+            "{text}"
+        );
+    }
+    // Nulls, a Date (toJSON) and finite numbers sign as JSON.stringify writes them.
+    let fine = js_sys::eval("({a: null, b: [null, 1.5], when: new Date(0)})").unwrap();
+    let signed = kp.sign_document(fine, None).unwrap();
+    assert_eq!(
+        Reflect::get(&signed, &"when".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("1970-01-01T00:00:00.000Z")
+    );
     // Integers beyond 2^53 - 1.
     let big = Object::new();
     Reflect::set(&big, &"n".into(), &JsValue::from_f64(2f64.powi(60))).unwrap();

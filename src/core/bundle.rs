@@ -12,7 +12,6 @@
 //! `DID_UNVERIFIABLE`, never accepted.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use sha2::{Digest, Sha256};
@@ -232,40 +231,38 @@ pub fn verify_bundle_text(text: &str) -> Result<BundleVerified> {
     verify_bundle(&canonical::parse(text)?)
 }
 
-/// The top-level members of a bundle as text, borrowed.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBundle<'a> {
-    #[serde(borrow)]
-    did: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    exported_at: std::borrow::Cow<'a, str>,
-    log: LogCommitment,
-    /// Not read: its presence as a string is what [`Bundle::check_shape`] asks.
-    #[serde(borrow)]
-    #[allow(dead_code)]
-    node: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    proof: &'a RawValue,
-    #[serde(borrow)]
-    sections: std::collections::HashMap<std::borrow::Cow<'a, str>, &'a RawValue>,
-}
-
 fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
-    canonical_text::canonical_depth(text, canonical::MAX_DEPTH)?;
-    let bundle: RawBundle<'_> = serde_json::from_str(text).ok()?;
-    did::decode(&bundle.did).ok()?;
-    proof::check_datetime(&bundle.exported_at).ok()?;
-    let head_ok = bundle.log.head.len() == 64
-        && bundle
-            .log
+    // One pass recognizes the canonical text and finds the members; only the small ones are parsed.
+    let found = canonical_text::canonical_members(text, canonical::MAX_DEPTH, "sections")?;
+    let member = |name: &str| {
+        found
+            .members
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| *value)
+    };
+    // Keys are unique in canonical text: these six present and no more is the shape's member set.
+    if found.members.len() != 6 {
+        return None;
+    }
+    let string = |name: &str| serde_json::from_str::<String>(member(name)?).ok();
+    let did = string("did")?;
+    let exported_at = string("exported_at")?;
+    string("node")?;
+    let log: LogCommitment = serde_json::from_str(member("log")?).ok()?;
+    did::decode(&did).ok()?;
+    proof::check_datetime(&exported_at).ok()?;
+    let head_ok = log.head.len() == 64
+        && log
             .head
             .bytes()
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !head_ok || !bundle.sections.values().all(|s| s.get().starts_with('{')) {
+    let sections_ok = member("sections")?.starts_with('{')
+        && found.inner.iter().all(|(_, value)| value.starts_with('{'));
+    if !head_ok || !sections_ok {
         return None;
     }
-    let proof_text = bundle.proof.get();
+    let proof_text = member("proof")?;
     let (start, end) = canonical_text::proof_member_span(text, proof_text)?;
     let mut hasher = Sha256::new();
     hasher.update(&text[..start]);
@@ -273,9 +270,9 @@ fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
     let document_hash: [u8; 32] = hasher.finalize().into();
     let proof: Value = serde_json::from_str(proof_text).ok()?;
     let verified = proof::verify_prehashed(proof.as_object()?, &document_hash).ok()?;
-    check_binding(&bundle.did, &verified.public_key).ok()?;
+    check_binding(&did, &verified.public_key).ok()?;
     Some(BundleVerified {
-        did: bundle.did.into_owned(),
+        did,
         verification_method: verified.verification_method,
     })
 }

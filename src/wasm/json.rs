@@ -1,10 +1,10 @@
 //! JSON values across the boundary, moved in bulk as text.
 //!
 //! Coming in, a JavaScript value is serialized by the engine's own `JSON.stringify` (fast, and it
-//! refuses cycles and BigInt) with a replacer that refuses non-finite numbers, which `JSON.stringify`
-//! would otherwise turn into `null` silently. The text then goes through the core's strict parser,
-//! which checks depth, unsafe integers and duplicate keys. Going out, the core's JSON text is turned
-//! into objects by `JSON.parse`.
+//! refuses cycles and BigInt). It writes non-finite numbers as `null`, silently; those are refused: a
+//! walk looks for one when the text has a `null`, and a replacer then names the place. The text then
+//! goes through the core's strict parser, which checks depth, unsafe integers and duplicate keys.
+//! Going out, the core's JSON text is turned into objects by `JSON.parse`.
 
 use js_sys::Reflect;
 use serde_json::Value;
@@ -14,17 +14,41 @@ use crate::core::{canonical, Error, Result};
 
 #[wasm_bindgen(inline_js = r#"
 const refuseNonFinite = (key, value) => {
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    const error = new RangeError(`${value} at ${key === "" ? "the top level" : JSON.stringify(key)} is not a finite number`);
+  // A Number object is written as its number (after the replacer has seen it).
+  const number = value instanceof Number ? value.valueOf() : value;
+  if (typeof number === "number" && !Number.isFinite(number)) {
+    const error = new RangeError(`${number} at ${key === "" ? "the top level" : JSON.stringify(key)} is not a finite number`);
     error.code = "UNSAFE_NUMBER";
     throw error;
   }
   return value;
 };
+// Whether the plain arrays and objects of `value` hold a number that is not finite. Undecided (null)
+// when they hold anything else JSON.stringify converts (toJSON, boxed values): the replacer decides.
+function holdsNonFinite(value) {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    } else if (v !== null && typeof v === "object") {
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === "function") return null;
+      for (const key of Object.keys(v)) stack.push(v[key]);
+    }
+  }
+  return false;
+}
 export function toJsonText(value) {
   try {
-    const text = JSON.stringify(value, refuseNonFinite);
-    return text === undefined ? { code: "INVALID_JSON", message: `${typeof value} is not a JSON value` } : text;
+    const text = JSON.stringify(value);
+    if (text === undefined) return { code: "INVALID_JSON", message: `${typeof value} is not a JSON value` };
+    // JSON.stringify writes NaN and the infinities as null, silently: only a text with a null can hide
+    // one. Then a walk looks for one, and the replacer (slower: a call per value) says where.
+    if (text.includes("null") && holdsNonFinite(value) !== false) JSON.stringify(value, refuseNonFinite);
+    return text;
   } catch (error) {
     const deep = error instanceof RangeError && /call stack/i.test(error.message);
     return { code: deep ? "TOO_DEEP" : error.code ?? "INVALID_JSON", message: String(error.message) };
