@@ -154,7 +154,7 @@ struct Recognizer<'a> {
     i: usize,
 }
 
-impl Recognizer<'_> {
+impl<'a> Recognizer<'a> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -230,23 +230,10 @@ impl Recognizer<'_> {
         if self.eat(b'}') {
             return true;
         }
-        let mut previous: Option<&[u8]> = None;
+        let mut previous = None;
         loop {
-            if self.peek() != Some(b'"') {
-                return false;
-            }
-            let Some((start, end, escaped)) = self.string() else {
-                return false;
-            };
-            if escaped {
-                return false;
-            }
-            let key = &self.b[start..end];
-            if previous.is_some_and(|p| !key_less(p, key)) {
-                return false;
-            }
-            previous = Some(key);
-            if !self.eat(b':') || !self.value_tracking(depth, max, deepest) {
+            if self.member_key(&mut previous).is_none() || !self.value_tracking(depth, max, deepest)
+            {
                 return false;
             }
             if self.eat(b',') {
@@ -254,6 +241,22 @@ impl Recognizer<'_> {
             }
             return self.eat(b'}');
         }
+    }
+
+    /// A member's key and its colon: the span of the key, which must have no escape and come after
+    /// `previous` (then becomes it) in RFC 8785 order.
+    fn member_key(&mut self, previous: &mut Option<&'a [u8]>) -> Option<(usize, usize)> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let (start, end, escaped) = self.string()?;
+        let b: &'a [u8] = self.b;
+        let key = &b[start..end];
+        if escaped || previous.is_some_and(|p| !key_less(p, key)) || !self.eat(b':') {
+            return None;
+        }
+        *previous = Some(key);
+        Some((start, end))
     }
 
     /// [`Recognizer::object`] at `depth` (its opening brace next), pushing each member's key and value
@@ -275,26 +278,12 @@ impl Recognizer<'_> {
         if self.eat(b'}') {
             return true;
         }
-        let b = self.b;
-        let mut previous: Option<&[u8]> = None;
+        let mut previous = None;
         loop {
-            if self.peek() != Some(b'"') {
-                return false;
-            }
-            let Some((start, end, escaped)) = self.string() else {
+            let Some((start, end)) = self.member_key(&mut previous) else {
                 return false;
             };
-            if escaped {
-                return false;
-            }
-            let key = &b[start..end];
-            if previous.is_some_and(|p| !key_less(p, key)) {
-                return false;
-            }
-            previous = Some(key);
-            if !self.eat(b':') {
-                return false;
-            }
+            let key = &self.b[start..end];
             let at = self.i;
             let recognized = match open.as_mut() {
                 Some((name, inner)) if *name == key && self.peek() == Some(b'{') => {
