@@ -31,12 +31,15 @@ function holdsNonFinite(value) {
     const v = stack.pop();
     if (typeof v === "number") {
       if (!Number.isFinite(v)) return true;
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push(v[i]);
     } else if (v !== null && typeof v === "object") {
-      const proto = Object.getPrototypeOf(v);
-      if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === "function") return null;
-      for (const key of Object.keys(v)) stack.push(v[key]);
+      if (typeof v.toJSON === "function") return null;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) stack.push(v[i]);
+      } else {
+        const proto = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null) return null;
+        for (const key of Object.keys(v)) stack.push(v[key]);
+      }
     }
   }
   return false;
