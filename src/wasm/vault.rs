@@ -263,7 +263,7 @@ impl Vault {
                 refresh(&inner).await?;
                 assemble_text(&inner, &super::keypair::now(), None).await?
             };
-            parse_js(&bundle.text)
+            jsv::parse(&bundle.text)
         })
     }
 
@@ -589,7 +589,7 @@ impl Vault {
                 refresh(&inner).await?;
                 sign_bundle(&inner, &super::keypair::now(), None).await?
             };
-            parse_js(&signed)
+            jsv::parse(&signed)
         })
     }
 
@@ -714,13 +714,6 @@ pub(crate) async fn assemble_text(
     state
         .store
         .assemble_text(&did, "bundle-vault", exported_at, &log, commits)
-}
-
-/// JSON text as a JavaScript value (`JSON.parse`), handed over in ASCII
-/// ([`ascii_json`](crate::core::canonical_text::ascii_json)), which JavaScript decodes much faster.
-pub(crate) fn parse_js(text: &str) -> Result<JsValue> {
-    js_sys::JSON::parse(&crate::core::canonical_text::ascii_json(text))
-        .map_err(|_| Error::InvalidJson("JSON.parse refused the output".into()))
 }
 
 /// The writes of a commit of log entries alone (a receipt), plus `extra`, for one transaction.
