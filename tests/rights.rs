@@ -37,6 +37,13 @@ fn canon(value: &JsValue) -> String {
 }
 
 /// A fresh vault with a new key that has pulled everything from the source.
+/// The first log entry from sequence number `seq` on.
+async fn entry_at(vault: &Vault, seq: f64) -> JsValue {
+    let since = options(&[("since", &JsValue::from_f64(seq))]);
+    let entries = ok(vault.log(Some(since.unchecked_into()))).await;
+    js_sys::Array::from(&entries).get(0)
+}
+
 async fn pulled(tag: &str) -> Vault {
     let vault = fresh(tag).await;
     ok(vault.create_key(PASS.into())).await;
@@ -119,11 +126,7 @@ async fn push_is_verified_recorded_continuous_and_restorable() {
     assert_eq!(text(&receipt, "bundle_hash"), text(&report, "bundleHash"));
     // The receipt is in the log.
     assert_eq!(num(&vault.log_head(), "length"), length + 1.0);
-    let entries = ok(vault.log(Some(
-        options(&[("since", &JsValue::from_f64(length))]).unchecked_into(),
-    )))
-    .await;
-    let entry = js_sys::Array::from(&entries).get(0);
+    let entry = entry_at(&vault, length).await;
     assert_eq!(text(&entry, "op"), "receipt.transfer");
     assert_eq!(text(&entry, "ref"), text(&report, "bundleHash"));
     // The target now holds exactly the vault's data.
@@ -618,11 +621,7 @@ async fn an_exported_bundle_is_a_backup_for_delete() {
     assert_eq!(canon(&get(&report, "log")), canon(&signed_log));
     assert_eq!(text(&report, "exportedAt"), text(&signed, "exported_at"));
     assert_eq!(num(&vault.log_head(), "length"), length + 1.0);
-    let entries = ok(vault.log(Some(
-        options(&[("since", &JsValue::from_f64(length))]).unchecked_into(),
-    )))
-    .await;
-    let entry = js_sys::Array::from(&entries).get(0);
+    let entry = entry_at(&vault, length).await;
     assert_eq!(text(&entry, "op"), "receipt.export");
     assert_eq!(text(&entry, "ref"), text(&report, "bundleHash"));
     let recorded = digest(&vault).await;

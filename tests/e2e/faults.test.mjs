@@ -77,6 +77,23 @@ async function until(condition, what, ms = 30_000) {
   }
 }
 
+/**
+ * Starts a push of vault `name` to the target with every chunk acknowledged a second after it is
+ * stored, its outcome kept in `window.pushed`; resolves to its progress once two chunks are acknowledged.
+ */
+async function startSlowPush(page, name, did) {
+  await devPost(target.origin, "/dev/fault", { did, service: "transfer", fault: "slow-chunk", delayMs: 1000 });
+  await page.evaluate(([n, m]) => {
+    window.progress = [];
+    window.pushed = window.vaults[n].push(m, { onProgress: (p) => window.progress.push(p) })
+      .then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }));
+  }, [name, target.manifest]);
+  return (await page.waitForFunction((size) => {
+    const last = window.progress.filter((p) => p.phase === "upload").at(-1);
+    return last && last.bytes >= 2 * size && last;
+  }, CHUNK_SIZE)).jsonValue();
+}
+
 /** The whole store is consistent and complete: what the node holds, each item once, the log intact. */
 function assertWhole(f, remoteCounts, what) {
   assert.deepEqual(f.counts, remoteCounts, `${what}: local counts equal the node's`);
@@ -131,16 +148,7 @@ test("a page reloaded mid-push resumes the same transfer session and ends with a
   const name = "reload-push";
   const did = await page.evaluate(([n, p]) => window.openVault(n, p), [name, PASSPHRASE]);
   await pull(page, name, nodes.sourceManifest);
-  // Every chunk is acknowledged a second after it is stored.
-  await devPost(target.origin, "/dev/fault", { did, service: "transfer", fault: "slow-chunk", delayMs: 1000 });
-  await page.evaluate(([n, m]) => {
-    window.progress = [];
-    window.vaults[n].push(m, { onProgress: (p) => window.progress.push(p) }).catch(() => {});
-  }, [name, target.manifest]);
-  const before = await (await page.waitForFunction((size) => {
-    const last = window.progress.filter((p) => p.phase === "upload").at(-1);
-    return last && last.bytes >= 2 * size && last;
-  }, CHUNK_SIZE)).jsonValue();
+  const before = await startSlowPush(page, name, did);
   assert.ok(before.bytes < before.total, "the push is unfinished at the reload");
   await reload(page);
   await devPost(target.origin, "/dev/fault", { did, service: "transfer", fault: "none" });
@@ -174,16 +182,7 @@ test("the target killed mid-push and restarted on its data: the push resumes and
   const name = "kill-push";
   const did = await page.evaluate(([n, p]) => window.openVault(n, p), [name, PASSPHRASE]);
   await pull(page, name, nodes.sourceManifest);
-  await devPost(target.origin, "/dev/fault", { did, service: "transfer", fault: "slow-chunk", delayMs: 1000 });
-  await page.evaluate(([n, m]) => {
-    window.progress = [];
-    window.pushed = window.vaults[n].push(m, { onProgress: (p) => window.progress.push(p) })
-      .then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }));
-  }, [name, target.manifest]);
-  const before = await (await page.waitForFunction((size) => {
-    const last = window.progress.filter((p) => p.phase === "upload").at(-1);
-    return last && last.bytes >= 2 * size && last;
-  }, CHUNK_SIZE)).jsonValue();
+  const before = await startSlowPush(page, name, did);
   await target.kill("SIGKILL");
   const failed = await page.evaluate(() => window.pushed);
   assert.equal(failed.code, "NETWORK", JSON.stringify(failed));
