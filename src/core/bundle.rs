@@ -204,6 +204,10 @@ pub struct BundleVerified {
     pub did: String,
     /// The proof's verification method.
     pub verification_method: String,
+    /// When the bundle was assembled.
+    pub exported_at: String,
+    /// The bundle's append-log commitment.
+    pub log: LogCommitment,
 }
 
 /// Verifies a signed bundle: shape, proof, and the binding of its DID to the signing key.
@@ -214,6 +218,8 @@ pub fn verify_bundle(value: &Value) -> Result<BundleVerified> {
     Ok(BundleVerified {
         did: shape.did.to_owned(),
         verification_method: verified.verification_method,
+        exported_at: shape.exported_at.to_owned(),
+        log: shape.log,
     })
 }
 
@@ -274,6 +280,8 @@ fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
     Some(BundleVerified {
         did,
         verification_method: verified.verification_method,
+        exported_at,
+        log,
     })
 }
 

@@ -6,7 +6,6 @@
 //! (`receipt.export`) are written in one transaction. Recording the same bundle again changes nothing.
 
 use js_sys::Promise;
-use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -15,15 +14,8 @@ use super::json as jsv;
 use super::pull::now_unix;
 use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
 use super::{db, digest};
-use crate::core::bundle::{self, LogCommitment};
+use crate::core::bundle;
 use crate::core::{canonical_text, rights, Error, Result};
-
-/// The members of a verified bundle that its record keeps.
-#[derive(Deserialize)]
-struct Header {
-    exported_at: String,
-    log: LogCommitment,
-}
 
 #[wasm_bindgen(js_class = Vault)]
 impl Vault {
@@ -55,8 +47,6 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
             verified.did
         )));
     }
-    let header: Header =
-        serde_json::from_str(&text).map_err(|e| Error::BundleMalformed(e.to_string()))?;
     // The hash of the bundle's RFC 8785 bytes, as a push would upload them.
     let hash = digest::sha256(canonical_text::canonical_form(&text)?.as_bytes()).await;
     drop(text);
@@ -66,15 +56,15 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
     let _guard = inner.writer.lock().await;
     inner.check_open()?;
     let entries = read_log(inner).await?;
-    if !rights::is_log_prefix(&entries, &header.log)? {
+    if !rights::is_log_prefix(&entries, &verified.log)? {
         return Err(Error::BundleMalformed(format!(
             "its log commitment ({} entries, head {}…) is not this vault's log: a bundle signed by \
              another vault of the same key backs up that vault, not this one",
-            header.log.length,
-            header.log.head.get(..12).unwrap_or_default()
+            verified.log.length,
+            verified.log.head.get(..12).unwrap_or_default()
         )));
     }
-    let covers = rights::check_backed_up(&entries, [&header.log]).is_ok();
+    let covers = rights::check_backed_up(&entries, [&verified.log]).is_ok();
     let key = JsValue::from_str(&format!("export {bundle_hash}"));
     let repeated = db::get(&inner.db, db::RECEIPTS, &key).await?.is_some();
     if !repeated {
@@ -82,8 +72,8 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
         let record = rights::ExportRecord {
             kind: "export".into(),
             bundle_hash: bundle_hash.clone(),
-            bundle_log: header.log.clone(),
-            exported_at: header.exported_at.clone(),
+            bundle_log: verified.log.clone(),
+            exported_at: verified.exported_at.clone(),
             recorded_at: super::keypair::now(),
         };
         let staged = inner.state.borrow().store.stage_entries(
@@ -98,8 +88,8 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
     }
     jsv::to_js(&json!({
         "bundleHash": bundle_hash,
-        "exportedAt": header.exported_at,
-        "log": header.log,
+        "exportedAt": verified.exported_at,
+        "log": verified.log,
         "repeated": repeated,
         "coversLatest": covers,
     }))
