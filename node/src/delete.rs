@@ -1,12 +1,13 @@
 //! `deleteForDid`: `POST /services/{name}/delete` with a delete request signed by the user's key.
 //! Every live item of the DID in the service becomes a tombstone (kept, so incremental exports show
 //! the deletion), in one transaction with the nonce and the receipt; the answer is a deletion receipt
-//! signed by the node key.
+//! signed by the node key. The same signed request again answers the receipt it got (nothing is
+//! deleted anew); another request with a used nonce is a `409 REPLAY`.
 
 use axum::extract::{Path, Request, State};
 use axum::Json;
 use bundle_vault::core::receipt::{request_hash, DeleteRequest, DeletionReceipt};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 
 use crate::auth::{authenticate, millis_sql, require_same_did};
@@ -53,6 +54,30 @@ pub async fn delete(
             ),
         ));
     }
+    // The very same request again (its answer was lost on the way): the receipt it got, with the
+    // counts it deleted, and nothing deleted anew. Looked up before the clock check, so a vault that
+    // comes back later still recovers it.
+    let hash = request_hash(&body)?;
+    let answered = {
+        let (hash, did) = (hash.clone(), request.did.clone());
+        state
+            .db
+            .call(move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT body FROM deletion_receipts WHERE request_hash = ?1 AND did = ?2",
+                        params![hash, did],
+                        |row| row.get::<_, String>(0),
+                    )
+                    .optional()?)
+            })
+            .await?
+    };
+    if let Some(text) = answered {
+        let receipt = serde_json::from_str(&text)
+            .map_err(|e| ApiError::internal(format!("stored deletion receipt: {e}")))?;
+        return Ok(Json(receipt));
+    }
     let now = clock::now_millis();
     let requested = clock::parse_rfc3339_millis(&request.requested_at)
         .ok_or_else(|| ApiError::invalid("requested_at must be an RFC 3339 date-time"))?;
@@ -68,7 +93,6 @@ pub async fn delete(
             ),
         ));
     }
-    let hash = request_hash(&body)?;
     let nonce_expiry = requested.saturating_add(skew);
     let shared = state.clone();
     let service_name = service.name.clone();

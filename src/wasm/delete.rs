@@ -10,19 +10,20 @@
 //! is in the log after the last data change is not asked again.
 //!
 //! A request whose answer never arrived (a reload, a crash or a broken connection while the node
-//! deleted) is remembered: before each request the vault writes a *pending* record (`meta`, key
-//! `delete-pending <node did> <service>`), removed in the transaction that records the receipt. While
-//! one is pending, pulls from that node leave that service's tombstones unapplied (they are the
-//! vault's own doing: its copy stays), and the next deleteRemote accepts that the node's changes since
-//! the last pull are tombstones only, then asks again with a fresh request, whose receipt says what
-//! was left to delete (nothing, if the lost request had done it).
+//! deleted) is remembered: before each request the vault writes a *pending* record with the signed
+//! request (`meta`, key `delete-pending <node did> <service>`), removed in the transaction that records
+//! the receipt. While one is pending, pulls from that node leave that service's tombstones unapplied
+//! (they are the vault's own doing: its copy stays), and the next deleteRemote accepts that the node's
+//! changes since the last pull are tombstones only, then sends the same request again: the node
+//! answers the receipt it gave, with what that request deleted. Only when the node holds no answer to
+//! it (`REQUEST_EXPIRED`, `REPLAY`: it never arrived) does a fresh request follow.
 
 use js_sys::Promise;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use super::db::{self, Write};
-use super::http::Body;
+use super::http::{Body, HttpError};
 use super::json as jsv;
 use super::pull::{node_counts, now_unix, query, Options, Session, PAGE_LIMIT};
 use super::push::DeleteRemoteOptions;
@@ -158,6 +159,18 @@ async fn delete_remote(
     }))
 }
 
+/// Sends a signed delete request; the answer parsed, or the node's error with its code.
+async fn send(
+    session: &Session,
+    service: &Service,
+    request: &Value,
+) -> std::result::Result<Value, HttpError> {
+    let text = session
+        .call_status("POST", &service.delete, Body::Json(&request.to_string()))
+        .await?;
+    Ok(crate::core::canonical::parse(&text)?)
+}
+
 /// The `meta` key of a delete request sent to `node_did` for `service` whose receipt is not recorded.
 pub(crate) fn pending_key(node_did: &str, service: &str) -> JsValue {
     JsValue::from_str(&format!("delete-pending {node_did} {service}"))
@@ -219,21 +232,50 @@ async fn delete_service(
 ) -> Result<(DeletionReceipt, Value)> {
     options.check_abort()?;
     let manifest = &session.manifest;
-    let requested_at = String::from(js_sys::Date::new_0().to_iso_string());
-    let request = DeleteRequest::new(did, &service.name, &manifest.did, &requested_at)?;
-    let signed = inner.with_key(|key| request.sign(key, &super::keypair::now()))?;
-    // Remembered before it is sent: if its answer is lost, the node may have deleted all the same.
     let pending = pending_key(&manifest.did, &service.name);
-    let record =
-        json!({"node_did": manifest.did, "service": service.name, "requested_at": requested_at});
-    db::write(
-        &inner.db,
-        vec![Write::Put(db::META, pending.clone(), record.to_string())],
-    )
-    .await?;
-    let (value, _) = session
-        .call("POST", &service.delete, Body::Json(&signed.to_string()))
-        .await?;
+    // A request sent before whose answer was lost: sent again as it was, the node answers the receipt
+    // it gave (with what that request deleted) and deletes nothing anew.
+    let earlier = db::get(&inner.db, db::META, &pending)
+        .await?
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|record| record.get("request").cloned())
+        .filter(|request| {
+            DeleteRequest::from_value(request)
+                .is_ok_and(|r| r.did == did && r.service == service.name && r.node == manifest.did)
+        });
+    let mut answer = None;
+    if let Some(request) = earlier {
+        match send(session, service, &request).await {
+            // The node holds no answer to it (it never arrived, or the node does not keep answers):
+            // a fresh request follows.
+            Err(HttpError::Status {
+                code: Some(code), ..
+            }) if code == "REQUEST_EXPIRED" || code == "REPLAY" => {}
+            result => answer = Some((request, result?)),
+        }
+    }
+    let (signed, value) = match answer {
+        Some(answer) => answer,
+        None => {
+            options.check_abort()?;
+            let requested_at = String::from(js_sys::Date::new_0().to_iso_string());
+            let request = DeleteRequest::new(did, &service.name, &manifest.did, &requested_at)?;
+            let signed = inner.with_key(|key| request.sign(key, &super::keypair::now()))?;
+            // Remembered before it is sent: if its answer is lost, the node may have deleted all the
+            // same, and the next deleteRemote sends it again.
+            let record = json!({
+                "node_did": manifest.did, "service": service.name,
+                "requested_at": requested_at, "request": signed,
+            });
+            db::write(
+                &inner.db,
+                vec![Write::Put(db::META, pending.clone(), record.to_string())],
+            )
+            .await?;
+            let value = send(session, service, &signed).await?;
+            (signed, value)
+        }
+    };
     let receipt = DeletionReceipt::verify_for_request(&value, &manifest.did, &signed)?;
     // The caller (`delete_remote`) holds the writer lock.
     inner.check_open()?;

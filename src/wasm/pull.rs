@@ -226,6 +226,16 @@ impl Session {
 
     /// [`Session::call`], answering the JSON text unparsed.
     pub async fn call_text(&self, method: &str, url: &str, body: Body<'_>) -> Result<String> {
+        Ok(self.call_status(method, url, body).await?)
+    }
+
+    /// [`Session::call_text`], keeping the node's error code of an error status.
+    pub async fn call_status(
+        &self,
+        method: &str,
+        url: &str,
+        body: Body<'_>,
+    ) -> std::result::Result<String, HttpError> {
         for attempt in 0..2 {
             let token = self.token.borrow().clone();
             let body = match &body {
@@ -256,14 +266,15 @@ impl Session {
                     if attempt > 0 {
                         return Err(Error::AuthFailed(format!(
                             "the node refused a fresh token: {error}"
-                        )));
+                        ))
+                        .into());
                     }
                     self.authenticate().await?;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
-        Err(Error::AuthFailed("the node refused a fresh token".into()))
+        Err(Error::AuthFailed("the node refused a fresh token".into()).into())
     }
 }
 

@@ -1,10 +1,11 @@
 //! Security properties of the node that the other files leave open: a delete request stays spent
-//! across a restart and a new login, tokens and challenges are worth nothing on another node, a
-//! challenge gives one token however many callers race for it, and tokens are kept only as hashes and
-//! never echoed.
+//! across a restart and a new login (repeated, it answers its receipt and deletes nothing), tokens and
+//! challenges are worth nothing on another node, a challenge gives one token however many callers race
+//! for it, and tokens are kept only as hashes and never echoed.
 
 use std::path::Path;
 
+use bundle_vault::core::receipt::DeleteRequest;
 use serde_json::json;
 
 use crate::common::*;
@@ -18,14 +19,18 @@ fn a_delete_request_stays_spent_across_a_restart_and_a_new_login() {
     let client = node.client();
     let token = client.login(&user);
     let request = delete_request(&user, "chat", &client.manifest().did);
-    client
+    let held = client.count(&token, "chat", &did)["messages"];
+    assert!(held > 0);
+    let receipt = client
         .post_json("/services/chat/delete", Some(&token), &request)
         .ok();
+    assert_eq!(receipt["deleted"]["messages"], held);
 
     node.restart();
     let client = node.client();
     let token = client.login(&user);
-    // New data arrives for the DID; the old request, replayed, must not delete it.
+    // New data arrives for the DID; the old request, replayed, must not delete it: it answers the
+    // receipt it got. Another request with the spent nonce is a replay.
     let (_, bytes) = signed_bundle(
         &user,
         json!({"chat": {"messages": [
@@ -34,8 +39,17 @@ fn a_delete_request_stays_spent_across_a_restart_and_a_new_login() {
     );
     upload(&client, &token, &did, &bytes).ok();
     assert_eq!(client.count(&token, "chat", &did)["messages"], 1);
-    client
+    let again = client
         .post_json("/services/chat/delete", Some(&token), &request)
+        .ok();
+    assert_eq!(again, receipt);
+    assert_eq!(client.count(&token, "chat", &did)["messages"], 1);
+    let now = bundle_node::clock::now_timestamp();
+    let mut reused = DeleteRequest::new(&did, "chat", &client.manifest().did, &now).unwrap();
+    reused.nonce = request["nonce"].as_str().unwrap().to_owned();
+    let reused = reused.sign(&user, &now).unwrap();
+    client
+        .post_json("/services/chat/delete", Some(&token), &reused)
         .err(409, "REPLAY");
     assert_eq!(client.count(&token, "chat", &did)["messages"], 1);
 }
