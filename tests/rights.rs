@@ -193,6 +193,60 @@ async fn interrupted_push_resumes_the_same_session() {
 }
 
 #[wasm_bindgen_test]
+async fn receipts_in_between_do_not_make_a_push_start_over() {
+    let vault = pulled("resume-after-receipt").await;
+    let controller = web_sys::AbortController::new().unwrap();
+    let sessions = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let abort = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new({
+        let (controller, sessions) = (controller.clone(), sessions.clone());
+        move |event: JsValue| {
+            if text(&event, "phase") == "upload" {
+                sessions.borrow_mut().push(text(&event, "sessionId"));
+                controller.abort();
+            }
+        }
+    });
+    let opts = options(&[
+        ("onProgress", abort.as_ref()),
+        ("signal", controller.signal().as_ref()),
+    ]);
+    assert_eq!(
+        code(vault.push(target().into(), Some(opts.unchecked_into()))).await,
+        "ABORTED"
+    );
+    drop(abort);
+    // Another receipt enters the log: an exported bundle the user keeps.
+    let length = num(&vault.log_head(), "length");
+    ok(vault.record_export(ok(vault.sign()).await)).await;
+    assert_eq!(num(&vault.log_head(), "length"), length + 1.0);
+
+    let report = ok(vault.push(target().into(), None)).await;
+    assert_eq!(
+        text(&report, "sessionId"),
+        sessions.borrow()[0],
+        "the interrupted session is resumed"
+    );
+    assert!(!get(&report, "repeated").as_bool().unwrap());
+    assert_eq!(
+        get(&get(&report, "log"), "length").as_f64().unwrap(),
+        length + 2.0
+    );
+    // The bundle commits to the log before the export's receipt: it still holds every item.
+    let bundle_hash = text(&report, "bundleHash");
+
+    // Once more after a further receipt: a repeat, nothing uploaded or recorded.
+    ok(vault.record_export(ok(vault.sign()).await)).await;
+    let length = num(&vault.log_head(), "length");
+    let again = ok(vault.push(target().into(), None)).await;
+    assert!(get(&again, "repeated").as_bool().unwrap());
+    assert_eq!(num(&again, "uploaded"), 0.0);
+    assert_eq!(text(&again, "bundleHash"), bundle_hash);
+    assert_eq!(num(&vault.log_head(), "length"), length);
+    assert!(get(&get(&again, "continuity"), "ok").as_bool().unwrap());
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
 async fn failing_pushes_are_typed_and_change_nothing() {
     let vault = pulled("push-bad").await;
     let before = digest(&vault).await;

@@ -75,10 +75,18 @@ pub struct PushRecord {
 }
 
 impl PushRecord {
-    /// Whether a push with the log at `current` repeats this one: the log is still the bundle's, or has
-    /// only this push's receipt entry beyond it.
+    /// Whether a push with the log at `current` repeats this one, told without reading the log: the
+    /// log is still the bundle's, or has only this push's receipt entry beyond it.
     pub fn repeats(&self, current: &LogCommitment) -> bool {
         self.bundle_log == *current || self.after.as_ref() == Some(current)
+    }
+
+    /// Whether a push with the log `entries` (the whole log, in order) repeats this one: the bundle's
+    /// commitment is a prefix of the log and only receipts (of this push, of other pushes, exports or
+    /// deletions) follow it, so the vault still holds the bundle's items and signs the same bytes.
+    pub fn repeats_log(&self, entries: &[LogEntry]) -> Result<bool> {
+        Ok(is_log_prefix(entries, &self.bundle_log)?
+            && last_data_change(entries).is_none_or(|seq| seq < self.bundle_log.length))
     }
 }
 
@@ -644,6 +652,45 @@ mod tests {
         };
         assert!(record.repeats(&commitment(&entries, 1)));
         assert!(record.repeats(&commitment(&entries, 2)));
+        assert!(record.repeats_log(&entries).unwrap());
+
+        // Receipts of other pushes, exports and deletions after it: still the same bytes.
+        let (_, receipts) = log(&[
+            "messages.add",
+            OP_TRANSFER_RECEIPT,
+            OP_EXPORT_RECEIPT,
+            OP_DELETION_RECEIPT,
+            OP_TRANSFER_RECEIPT,
+        ]);
+        let record = PushRecord {
+            bundle_log: commitment(&receipts, 1),
+            after: Some(commitment(&receipts, 2)),
+            ..record
+        };
+        assert!(!record.repeats(&commitment(&receipts, 5)));
+        assert!(record.repeats_log(&receipts).unwrap());
+        // A data change after the bundle: new bytes.
+        let (_, changed) = log(&[
+            "messages.add",
+            OP_TRANSFER_RECEIPT,
+            OP_EXPORT_RECEIPT,
+            "messages.update",
+        ]);
+        assert!(!record.repeats_log(&changed).unwrap());
+        // Another history (the bundle's head is not the log's there): new bytes.
+        let (_, other) = log(&["messages.update", OP_TRANSFER_RECEIPT]);
+        assert!(!record.repeats_log(&other).unwrap());
+        // The empty bundle of an empty vault, followed by receipts only.
+        let (_, only_receipts) = log(&[OP_EXPORT_RECEIPT]);
+        let empty = PushRecord {
+            bundle_log: LogCommitment {
+                length: 0,
+                head: crate::core::bundle::GENESIS_HEAD.into(),
+            },
+            ..record.clone()
+        };
+        assert!(empty.repeats_log(&only_receipts).unwrap());
+
         let text = serde_json::to_string(&record).unwrap();
         assert_eq!(serde_json::from_str::<PushRecord>(&text).unwrap(), record);
     }

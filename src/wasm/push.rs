@@ -3,9 +3,10 @@
 //!
 //! Resuming needs the same bytes: the [`PushRecord`] of the target (in the `meta` store, key
 //! `push <node did>`) keeps the bundle's log commitment and time, written before the upload starts.
-//! A push while the log is still at that commitment (or only this push's receipt was appended) signs
-//! the same bytes again, so the node's session for that `bundle_hash` resumes from its last
-//! acknowledged chunk, or answers its stored receipt when it was committed (then the push is a no-op).
+//! A push while the log is still at that commitment, or has only receipts beyond it (this push's,
+//! other pushes', exports', deletions'), signs the same bytes again, so the node's session for that
+//! `bundle_hash` resumes from its last acknowledged chunk, or answers its stored receipt when it was
+//! committed (then the push is a no-op).
 
 use js_sys::Promise;
 use serde_json::{json, Value};
@@ -17,7 +18,7 @@ use super::http::Body;
 use super::json as jsv;
 use super::pull::{node_counts, now_unix, Options, Session};
 use super::vault::{
-    apply, begin_write, entries_commit_writes, promise_of, sign_bundle, Inner, Vault,
+    apply, begin_write, entries_commit_writes, promise_of, read_log, sign_bundle, Inner, Vault,
 };
 use crate::core::bundle::LogCommitment;
 use crate::core::receipt::SectionCounts;
@@ -106,7 +107,13 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
             Some(text) => serde_json::from_str::<PushRecord>(&text).ok(),
             None => None,
         };
-        let reuse = previous.filter(|r| r.repeats(&current));
+        let reuse = match previous {
+            Some(r) if r.repeats(&current) => Some(r),
+            // Other receipts (a push elsewhere, an export, a deletion) came after it: the same
+            // bytes still, unless data changed since.
+            Some(r) => r.repeats_log(&read_log(inner).await?)?.then_some(r),
+            None => None,
+        };
         let mut signed_with = match &reuse {
             Some(r) => (r.exported_at.clone(), r.bundle_log.clone()),
             None => (super::keypair::now(), current.clone()),
