@@ -75,6 +75,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL: a signed receipt is only sent for a transaction that survives a power failure.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    conn.pragma_update(None, "cache_size", -65536i64)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
