@@ -286,6 +286,75 @@ fn reload_rebuilds_the_same_state_and_verifies_the_log() {
 }
 
 #[test]
+fn commits_staged_after_one_another_equal_commits_applied_one_by_one() {
+    // An import's sections: each one commit, all staged before any is applied.
+    let sections = || {
+        vec![
+            ("chat", vec![item("messages", "m1", 1, json!({"a": 1}))]),
+            ("events", vec![]),
+            (
+                "media",
+                vec![
+                    item("assets", "a1", 2, json!({"size": 1})),
+                    item("assets", "a2", 2, json!({"size": 2})),
+                ],
+            ),
+        ]
+    };
+    let mut base = Store::new();
+    let mut base_written = Written::default();
+    merge_page(
+        &mut base,
+        &mut base_written,
+        "tips",
+        vec![item("given", "t1", 1, json!({}))],
+    );
+    let mut one_by_one = (Store::new(), Written::default());
+    merge_page(
+        &mut one_by_one.0,
+        &mut one_by_one.1,
+        "tips",
+        vec![item("given", "t1", 1, json!({}))],
+    );
+    for (section, items) in sections() {
+        merge_page(&mut one_by_one.0, &mut one_by_one.1, section, items);
+    }
+
+    let mut staged = Vec::new();
+    for (section, items) in sections() {
+        let next = match staged.last() {
+            None => base.stage(section, section, items, 1_709_000_000),
+            Some(previous) => base.stage_after(previous, section, section, items, 1_709_000_000),
+        }
+        .unwrap();
+        staged.push(next);
+    }
+    assert_eq!(base.chain().length, 1, "nothing applied while staging");
+    for commit in staged {
+        if !commit.is_empty() {
+            base_written.0.push((
+                commit.number,
+                commit.heads_json().unwrap(),
+                commit.bodies_json().unwrap(),
+                commit.log_json().unwrap(),
+            ));
+        }
+        base.apply(commit).unwrap();
+    }
+    assert_eq!(base.chain(), one_by_one.0.chain());
+    assert_eq!(base.next_commit(), one_by_one.0.next_commit());
+    assert_eq!(base.counts(), one_by_one.0.counts());
+    assert_eq!(
+        base_written.0, one_by_one.1 .0,
+        "the same records, under the same numbers"
+    );
+    assert_eq!(
+        bundle_text(&base, &base_written),
+        bundle_text(&one_by_one.0, &one_by_one.1)
+    );
+}
+
+#[test]
 fn a_staged_commit_changes_nothing_until_applied() {
     let mut store = Store::new();
     let mut written = Written::default();

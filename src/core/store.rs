@@ -286,10 +286,50 @@ impl Store {
         items: Vec<Incoming>,
         t: u64,
     ) -> Result<StagedCommit> {
+        self.stage_from(
+            self.chain.clone(),
+            self.next_commit,
+            service,
+            section,
+            items,
+            t,
+        )
+    }
+
+    /// [`Store::stage`] for the commit that follows `previous` (staged, not applied yet), so that
+    /// several commits can be written in one transaction and then applied in order. Merge decisions
+    /// see the applied store only, so `section` must differ from the sections of the commits staged
+    /// before it and not applied yet.
+    pub fn stage_after(
+        &self,
+        previous: &StagedCommit,
+        service: &str,
+        section: &str,
+        items: Vec<Incoming>,
+        t: u64,
+    ) -> Result<StagedCommit> {
+        self.stage_from(
+            previous.chain.clone(),
+            previous.number + 1,
+            service,
+            section,
+            items,
+            t,
+        )
+    }
+
+    fn stage_from(
+        &self,
+        mut chain: Chain,
+        number: u64,
+        service: &str,
+        section: &str,
+        items: Vec<Incoming>,
+        t: u64,
+    ) -> Result<StagedCommit> {
         let mut seen = HashSet::with_capacity(items.len());
-        let mut chain = self.chain.clone();
         let mut staged = StagedCommit {
-            number: self.next_commit,
+            number,
             heads: HeadsRecord {
                 service: service.to_owned(),
                 section: section.to_owned(),

@@ -594,8 +594,9 @@ impl Vault {
     }
 
     /// Restores a signed bundle (a backup) into this vault: verifies it (shape, proof, item rules),
-    /// refuses a bundle of another DID (`DID_MISMATCH`), then merges its items section by section,
-    /// each section one commit with its log entries. Importing the same bundle again changes nothing.
+    /// refuses a bundle of another DID (`DID_MISMATCH`), then merges its items, each section one commit
+    /// with its log entries, all in one transaction: all of it is stored or nothing. Importing the same
+    /// bundle again changes nothing.
     #[wasm_bindgen(js_name = importBundle, unchecked_return_type = "Promise<ImportReport>")]
     pub fn import_bundle(
         &self,
@@ -617,41 +618,55 @@ impl Vault {
             let sections = crate::core::export::parse_bundle_sections_text(&text)?;
             drop(text);
             let t = super::pull::now_unix();
-            let mut reports = Vec::new();
             let _lock = begin_write(&inner, None).await?;
             let _guard = inner.writer.lock().await;
-            for (section, collections) in sections {
-                inner.check_open()?;
-                let items = collections
-                    .into_iter()
-                    .flat_map(|(collection, items)| {
-                        items.into_iter().map(move |item| {
-                            crate::core::store::Incoming::from_canonical(
-                                collection.clone(),
-                                item.id,
-                                item.updated_at,
-                                false,
-                                item.data,
-                            )
+            inner.check_open()?;
+            // Every section is one commit, all written in one transaction: the import is whole or
+            // nothing (a full quota, a closed database), and the store is applied only after it.
+            let mut staged: Vec<crate::core::store::StagedCommit> = Vec::new();
+            let mut writes = Vec::new();
+            {
+                let state = inner.state.borrow();
+                let mut end = state.store.chain().clone();
+                for (section, collections) in sections {
+                    let items = collections
+                        .into_iter()
+                        .flat_map(|(collection, items)| {
+                            items.into_iter().map(move |item| {
+                                crate::core::store::Incoming::from_canonical(
+                                    collection.clone(),
+                                    item.id,
+                                    item.updated_at,
+                                    false,
+                                    item.data,
+                                )
+                            })
                         })
-                    })
-                    .collect();
-                let staged = inner
-                    .state
-                    .borrow()
-                    .store
-                    .stage(&section, &section, items, t)?;
-                let chain_after = inner.state.borrow().store.chain_after(&staged);
-                let writes = commit_writes(&staged, &chain_after)?;
-                db::write(&inner.db, writes).await?;
-                let report = staged.report;
-                apply(&inner, staged)?;
+                        .collect();
+                    let next = match staged.last() {
+                        None => state.store.stage(&section, &section, items, t)?,
+                        Some(previous) => state
+                            .store
+                            .stage_after(previous, &section, &section, items, t)?,
+                    };
+                    if !next.entries.is_empty() {
+                        end = state.store.chain_after(&next);
+                    }
+                    writes.extend(commit_writes(&next, &end)?);
+                    staged.push(next);
+                }
+            }
+            db::write(&inner.db, writes).await?;
+            let mut reports = Vec::new();
+            for commit in staged {
+                let report = &commit.report;
                 reports.push(json!({
-                    "section": section,
+                    "section": commit.heads.section,
                     "added": report.added,
                     "updated": report.updated,
                     "unchanged": report.unchanged,
                 }));
+                apply(&inner, commit)?;
             }
             let log = inner.state.borrow().store.chain().commitment();
             jsv::to_js(&json!({

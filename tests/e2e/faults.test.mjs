@@ -1,8 +1,8 @@
 // Faults end to end, in headless Chromium against real reference nodes: a page reloaded in the middle
 // of a pull, a push and a delete; the target node killed mid-push and restarted; two tabs of one vault
-// pulling at once; a commit that would overwrite another; the storage quota exhausted. Each ends with
-// the store checked whole: local counts against the node's, no item twice, the log chain recomputed
-// link by link, and the signed bundle's log commitment.
+// pulling at once; a commit that would overwrite another; an import the browser refuses part way; the
+// storage quota exhausted. Each ends with the store checked whole: local counts against the node's, no
+// item twice, the log chain recomputed link by link, and the signed bundle's log commitment.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -445,7 +445,62 @@ test("a commit that would overwrite another writer's is refused whole (STORAGE),
   await context.close();
 });
 
-test("storage quota exhausted: QUOTA_EXCEEDED, nothing written; with room again the pull completes", async () => {
+test("an import that cannot be written whole writes nothing: no section of it is stored", async () => {
+  const context = await newContext();
+  const { page, problems } = await openPage(context);
+  const outcome = await page.evaluate(async ([p, m]) => {
+    const source = await window.bv.Vault.open("import-whole-source");
+    await source.createKey(p);
+    await source.pull(m);
+    const signed = await source.sign();
+    const backup = await source.exportKey(p);
+    const vault = await window.bv.Vault.open("import-whole");
+    await vault.importKey(backup, p);
+    // The browser refuses the write of the import's second section (an IndexedDB error of its own
+    // making): its first section must not be stored either.
+    const counted = (store) => new Promise((resolve, reject) => {
+      const req = indexedDB.open("bundle-vault/import-whole");
+      req.onerror = () => reject(req.error);
+      req.onsuccess = () => {
+        const db = req.result;
+        const keys = db.transaction(store).objectStore(store).getAllKeys();
+        keys.onsuccess = () => { db.close(); resolve(keys.result.length); };
+      };
+    });
+    const second = (await counted("heads")) + 1;
+    const add = IDBObjectStore.prototype.add;
+    IDBObjectStore.prototype.add = function (value, key) {
+      if (this.name === "heads" && key === second) throw new DOMException("injected failure", "UnknownError");
+      return add.call(this, value, key);
+    };
+    const before = await vault.digest();
+    let refused;
+    try {
+      refused = await vault.importBundle(signed).then(() => null, (e) => ({ code: e.code, message: e.message }));
+    } finally {
+      IDBObjectStore.prototype.add = add;
+    }
+    const after = await vault.digest();
+    const counts = await vault.count();
+    const imported = await vault.importBundle(signed);
+    const same = JSON.stringify(await vault.bundle().then((b) => b.sections)) === JSON.stringify(signed.sections);
+    const length = vault.logHead.length;
+    source.close();
+    vault.close();
+    return { sections: Object.keys(signed.sections).length, refused, unchanged: before === after, counts, imported, same, length };
+  }, [PASSPHRASE, nodes.sourceManifest]);
+  assert.ok(outcome.sections > 1, "the bundle has several sections");
+  assert.equal(outcome.refused?.code, "STORAGE", JSON.stringify(outcome.refused));
+  assert.ok(outcome.unchanged, "the database is byte-identical after the refused import");
+  assert.deepEqual(outcome.counts, {});
+  assert.equal(outcome.imported.sections.length, outcome.sections);
+  assert.ok(outcome.same, "with the failure gone, the whole bundle is imported");
+  assert.equal(outcome.length, outcome.imported.sections.reduce((n, s) => n + s.added, 0));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("storage quota exhausted: QUOTA_EXCEEDED, nothing written (a pull, an import); with room again both complete", async () => {
   // Chromium applies a quota override to IndexedDB only until the origin's first write of a browser
   // session: the vault gets its key in one session, and the next starts under the override.
   const profile = mkdtempSync(join(tmpdir(), "bundle-vault-quota-"));
@@ -474,7 +529,26 @@ test("storage quota exhausted: QUOTA_EXCEEDED, nothing written; with room again 
     assert.equal(report.log.length, 0);
     assert.equal(await page.evaluate((n) => window.vaults[n].digest(), name), digest, "the database is byte-identical");
 
+    // A backup of the same key made elsewhere: its import is refused whole, not section by section.
+    const backup = await page.evaluate(([n, p]) => window.vaults[n].exportKey(p), [name, PASSPHRASE]);
+    const elsewhere = await newContext();
+    const { page: other } = await openPage(elsewhere);
+    const signed = await other.evaluate(async ([n, b, p, m]) => {
+      const vault = await window.bv.Vault.open(n);
+      await vault.importKey(b, p);
+      await vault.pull(m);
+      return vault.sign();
+    }, [name, backup, PASSPHRASE, nodes.sourceManifest]);
+    await elsewhere.close();
+    assert.ok(Object.keys(signed.sections).length > 1, "the backup has several sections");
+    const refused = await page.evaluate((args) => window.vaults[args[0]].importBundle(args[1]).then(() => "imported", (e) => e.code), [name, signed]);
+    assert.equal(refused, "QUOTA_EXCEEDED");
+    assert.equal(await page.evaluate((n) => window.vaults[n].digest(), name), digest, "no section of the import was written");
+
     await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+    const imported = await page.evaluate((args) => window.vaults[args[0]].importBundle(args[1]), [name, signed]);
+    assert.deepEqual(imported.sections.map((s) => s.section).sort(), Object.keys(signed.sections).sort());
+    assert.equal(imported.log.length, imported.sections.reduce((n, s) => n + s.added, 0));
     const again = await pull(page, name, nodes.sourceManifest);
     for (const s of again.services) assert.equal(s.error, undefined, `${s.service}: ${JSON.stringify(s.error)}`);
     const f = await facts(page, name);
