@@ -14,7 +14,7 @@
 import init, * as pkg from "/pkg/bundle_vault.js";
 import canonicalize from "/node_modules/canonicalize/lib/canonicalize.js";
 
-const PAGE_LIMIT = 1000; // the vault's page size (src/wasm/pull.rs)
+const PAGE_LIMIT = 5000; // the vault's page size (src/wasm/pull.rs)
 const GENESIS = "0".repeat(64);
 const PASSPHRASE = "benchmark passphrase";
 const enc = new TextEncoder();
@@ -388,10 +388,16 @@ async function fetchParse(cursors) {
 }
 
 // The same items' bytes (their JSON text) written raw: one record per item, 1,000 per transaction;
-// and one record per 1,000-item page, one transaction each (as a pull commits a page).
+// and one record per 1,000 items of a page, one transaction each.
 async function rawWrites(pages, tag) {
   const perItem = pages.map((p) => p.items.map((item) => [`${p.service}/${item.collection}/${item.id}`, JSON.stringify(item)]));
-  const chunks = pages.map((p, i) => [`${p.service}/${i}`, `[${perItem[i].map(([, s]) => s).join(",")}]`]);
+  const chunks = pages.flatMap((p, i) => {
+    const out = [];
+    for (let at = 0; at < perItem[i].length; at += 1000) {
+      out.push([`${p.service}/${i}/${at}`, `[${perItem[i].slice(at, at + 1000).map(([, s]) => s).join(",")}]`]);
+    }
+    return out;
+  });
   const out = {};
   for (const [kind, write] of [
     [

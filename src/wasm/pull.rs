@@ -25,8 +25,10 @@ use crate::core::rights;
 use crate::core::store::MergeReport;
 use crate::core::{Error, Result};
 
-/// Items asked for per export page.
-pub const PAGE_LIMIT: u32 = 1000;
+/// Items asked for per export page: the most a node gives (`MAX_PAGE_LIMIT`). Fewer, larger pages
+/// cost fewer round trips (a full pull of 100,000 items measured 5.7 s with pages of 1,000, 4.7 s
+/// with pages of 5,000); the reference node ends a page early once its data pass 8 MiB.
+pub const PAGE_LIMIT: u32 = crate::core::export::MAX_PAGE_LIMIT as u32;
 /// Services fetched (or counted) at the same time.
 pub const CONCURRENCY: usize = 3;
 /// The end of the tombstones a pull leaves unapplied while a delete request is pending: any time.

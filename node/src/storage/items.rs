@@ -95,8 +95,12 @@ pub fn current_seq(conn: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |row| row.get(0))
 }
 
+/// The data an export page carries at most (one item may be larger on its own): 8 MiB, far below the
+/// 64 MiB a vault reads of an answer, whatever `limit` asks.
+pub const PAGE_DATA_BYTES: usize = 8 * 1024 * 1024;
+
 /// Items of `did` changed after `after_seq` (and, with `since`, with `updated_at > since`), in
-/// sequence order, at most `limit`; and whether more follow.
+/// sequence order, at most `limit` and about [`PAGE_DATA_BYTES`] of data; and whether more follow.
 pub fn page(
     conn: &Connection,
     service: &str,
@@ -115,8 +119,22 @@ pub fn page(
     let mut items = stmt
         .query_map(params![did, after_seq, since, fetch], row_to_item)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let more = items.len() > limit;
+    let mut more = items.len() > limit;
     items.truncate(limit);
+    // Big items make a short page: it ends (at least one item in) before its data pass the bound,
+    // and the next page goes on from there.
+    let mut bytes = 0usize;
+    let fits = items
+        .iter()
+        .position(|item| {
+            bytes += item.data.as_ref().map_or(0, String::len) + item.id.len();
+            bytes > PAGE_DATA_BYTES
+        })
+        .map_or(items.len(), |at| at.max(1));
+    if fits < items.len() {
+        items.truncate(fits);
+        more = true;
+    }
     Ok((items, more))
 }
 

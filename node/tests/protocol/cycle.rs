@@ -297,3 +297,41 @@ fn import_replaces_the_dids_data_and_keeps_unknown_sections() {
     );
     assert_eq!(client.count(&token, "tips", &did)["given"], 0);
 }
+
+#[test]
+fn big_items_make_short_pages_and_none_is_lost() {
+    let node = TestNode::start("target", |_| {});
+    let client = node.client();
+    let user = keypair(13);
+    let did = user.did();
+    let token = client.login(&user);
+    // Twelve items of 1 MiB each: more than a page carries (8 MiB), far fewer than its `limit`.
+    let blob = "x".repeat(1024 * 1024);
+    let items: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({"id": format!("asset_{i:02}"), "updated_at": "2026-03-09T16:45:00.000Z",
+                   "data": {"blob": blob}})
+        })
+        .collect();
+    let (_, bytes) = signed_bundle(&user, json!({"media": {"assets": items}}));
+    upload(&client, &token, &did, &bytes).ok();
+    let manifest = client.manifest();
+    let (pages, _) = client.export_all(&token, &manifest.did, "media", &did, 5000, None);
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    let first = &pages[0];
+    assert!(!first.done);
+    assert!((1..12).contains(&first.items.len()));
+    let text_len: usize = first
+        .items
+        .iter()
+        .map(|i| serde_json::to_string(&i.data).unwrap().len())
+        .sum();
+    assert!(text_len <= 8 * 1024 * 1024, "{text_len} bytes of data");
+    let mut ids: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.items.iter().map(|i| i.id.clone()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "every item once");
+}
