@@ -4,8 +4,9 @@
 
 use bundle_vault::core::{
     canonical,
-    store::{Incoming, Store},
+    store::{Head, HeadsRecord, Incoming, Store},
 };
+use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn item(collection: &str, id: &str, t: u32, data: Value) -> Incoming {
@@ -416,4 +417,31 @@ fn a_missing_body_is_detected() {
         )
         .unwrap_err();
     assert_eq!(err.code(), "LOG_BROKEN");
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_0-9]{0,12}",
+        any::<String>(),
+        "[\\x00-\\x1f\"\\\\/\u{7f}é😀\u{2028}]{0,8}",
+    ]
+}
+
+proptest! {
+    // A heads record written directly is what serde writes for it (and reads back).
+    #[test]
+    fn heads_record_json_is_serdes(
+        service in text(),
+        section in text(),
+        rows in proptest::collection::vec((text(), text(), text(), any::<bool>(), text()), 0..5),
+    ) {
+        let record = HeadsRecord {
+            service,
+            section,
+            rows: rows.into_iter().map(|(c, i, u, d, h)| Head(c, i, u, d, h)).collect(),
+        };
+        let text = record.to_json();
+        prop_assert_eq!(&text, &serde_json::to_string(&record).unwrap());
+        prop_assert_eq!(serde_json::from_str::<HeadsRecord>(&text).unwrap(), record);
+    }
 }

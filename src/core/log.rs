@@ -9,10 +9,12 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::fmt::Write as _;
+
 use super::bundle::{LogCommitment, GENESIS_HEAD};
 use super::canonical;
+use super::canonical_text;
 use super::error::{Error, Result};
-use super::proof::HashWriter;
 
 /// One log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,46 +41,95 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
-    /// The entry's hash: lowercase hex SHA-256 of its canonical JSON.
+    /// The entry's hash: lowercase hex SHA-256 of its canonical JSON ([`LogEntry::write_canonical`]).
     pub fn hash(&self) -> Result<String> {
-        /// The entry borrowed, its members in RFC 8785 order; serde_json writes integers and strings
-        /// exactly as RFC 8785 does, so its compact output is the canonical form.
-        #[derive(Serialize)]
-        struct Hashed<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            context: Option<&'a str>,
-            item_hash: &'a str,
-            op: &'a str,
-            prev: &'a str,
-            #[serde(rename = "ref")]
-            reference: &'a str,
-            seq: u64,
-            service: &'a str,
-            t: u64,
+        let mut text = String::with_capacity(self.estimated_len());
+        self.write_canonical(&mut text)?;
+        Ok(hex_lower(&Sha256::digest(text.as_bytes())))
+    }
+
+    /// Appends the entry's RFC 8785 form: its members in code-unit order, integers and strings as
+    /// RFC 8785 writes them. Written directly, not through a serializer: a pull hashes one entry per
+    /// changed item.
+    pub fn write_canonical(&self, out: &mut String) -> Result<()> {
+        self.check_numbers()?;
+        let string = canonical_text::push_string;
+        out.push('{');
+        if let Some(context) = &self.context {
+            out.push_str("\"context\":");
+            string(out, context);
+            out.push(',');
         }
+        out.push_str("\"item_hash\":");
+        string(out, &self.item_hash);
+        out.push_str(",\"op\":");
+        string(out, &self.op);
+        out.push_str(",\"prev\":");
+        string(out, &self.prev);
+        out.push_str(",\"ref\":");
+        string(out, &self.reference);
+        // Writing to a String cannot fail.
+        let _ = write!(out, ",\"seq\":{},\"service\":", self.seq);
+        string(out, &self.service);
+        let _ = write!(out, ",\"t\":{}}}", self.t);
+        Ok(())
+    }
+
+    /// Appends the entry as stored in IndexedDB: the JSON serde writes for it (members in declaration
+    /// order), written directly.
+    pub fn write_stored(&self, out: &mut String) {
+        let string = canonical_text::push_string;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{{\"seq\":{},\"t\":{},\"service\":", self.seq, self.t);
+        string(out, &self.service);
+        out.push_str(",\"op\":");
+        string(out, &self.op);
+        out.push_str(",\"ref\":");
+        string(out, &self.reference);
+        if let Some(context) = &self.context {
+            out.push_str(",\"context\":");
+            string(out, context);
+        }
+        out.push_str(",\"item_hash\":");
+        string(out, &self.item_hash);
+        out.push_str(",\"prev\":");
+        string(out, &self.prev);
+        out.push('}');
+    }
+
+    fn estimated_len(&self) -> usize {
+        96 + self.service.len()
+            + self.op.len()
+            + self.reference.len()
+            + self.context.as_ref().map_or(0, String::len)
+            + self.item_hash.len()
+            + self.prev.len()
+    }
+
+    fn check_numbers(&self) -> Result<()> {
         if self.seq > canonical::MAX_SAFE_INTEGER || self.t > canonical::MAX_SAFE_INTEGER {
             return Err(Error::UnsafeNumber(format!(
                 "log entry {} has a number beyond 2^53 - 1",
                 self.seq
             )));
         }
-        let mut hasher = HashWriter(Sha256::new());
-        serde_json::to_writer(
-            &mut hasher,
-            &Hashed {
-                context: self.context.as_deref(),
-                item_hash: &self.item_hash,
-                op: &self.op,
-                prev: &self.prev,
-                reference: &self.reference,
-                seq: self.seq,
-                service: &self.service,
-                t: self.t,
-            },
-        )
-        .map_err(|e| Error::InvalidJson(e.to_string()))?;
-        Ok(hex_lower(&hasher.0.finalize()))
+        Ok(())
     }
+}
+
+/// A log record's JSON text (an array of entries as stored), written directly.
+pub fn stored_json(entries: &[LogEntry]) -> String {
+    let mut out =
+        String::with_capacity(2 + entries.iter().map(|e| e.estimated_len() + 1).sum::<usize>());
+    out.push('[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        entry.write_stored(&mut out);
+    }
+    out.push(']');
+    out
 }
 
 /// Lowercase hex of bytes (the hashes of the log and the store), without a per-character iterator.
@@ -269,5 +320,65 @@ mod tests {
         huge.t = canonical::MAX_SAFE_INTEGER + 1;
         assert_eq!(huge.hash().unwrap_err().code(), "UNSAFE_NUMBER");
         assert_eq!(hex_lower(&[0x00, 0xab, 0x7f]), "00ab7f");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod written {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z_.]{0,12}",
+                any::<String>(),
+                "[\\x00-\\x1f\"\\\\/\u{7f}é😀\u{2028}]{0,8}",
+            ]
+        }
+
+        fn entry() -> impl Strategy<Value = LogEntry> {
+            (
+                (
+                    0..=canonical::MAX_SAFE_INTEGER,
+                    0..=canonical::MAX_SAFE_INTEGER,
+                ),
+                (text(), text(), text()),
+                proptest::option::of(text()),
+                (text(), text()),
+            )
+                .prop_map(
+                    |((seq, t), (service, op, reference), context, (item_hash, prev))| LogEntry {
+                        seq,
+                        t,
+                        service,
+                        op,
+                        reference,
+                        context,
+                        item_hash,
+                        prev,
+                    },
+                )
+        }
+
+        proptest! {
+            // The direct writers give the bytes of the general paths: RFC 8785 of the entry's value
+            // for the hash, and serde's JSON for the stored record.
+            #[test]
+            fn direct_writers_match_the_general_paths(entries in proptest::collection::vec(entry(), 0..4)) {
+                for entry in &entries {
+                    let mut canonical_form = String::new();
+                    entry.write_canonical(&mut canonical_form).unwrap();
+                    let value = serde_json::to_value(entry).unwrap();
+                    prop_assert_eq!(
+                        canonical_form.as_bytes(),
+                        &serde_json_canonicalizer::to_vec(&value).unwrap()[..]
+                    );
+                    prop_assert_eq!(
+                        entry.hash().unwrap(),
+                        hex::encode(Sha256::digest(canonical_form.as_bytes()))
+                    );
+                }
+                prop_assert_eq!(stored_json(&entries), serde_json::to_string(&entries).unwrap());
+            }
+        }
     }
 }

@@ -118,6 +118,40 @@ pub struct HeadsRecord {
     pub rows: Vec<Head>,
 }
 
+impl HeadsRecord {
+    /// The record as serde writes it, written directly.
+    pub fn to_json(&self) -> String {
+        let string = canonical_text::push_string;
+        let size = self
+            .rows
+            .iter()
+            .map(|Head(c, i, u, _, h)| c.len() + i.len() + u.len() + h.len() + 20)
+            .sum::<usize>();
+        let mut out = String::with_capacity(size + 64);
+        out.push_str("{\"service\":");
+        string(&mut out, &self.service);
+        out.push_str(",\"section\":");
+        string(&mut out, &self.section);
+        out.push_str(",\"rows\":[");
+        for (n, Head(collection, id, updated_at, deleted, hash)) in self.rows.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            string(&mut out, collection);
+            out.push(',');
+            string(&mut out, id);
+            out.push(',');
+            string(&mut out, updated_at);
+            out.push_str(if *deleted { ",true," } else { ",false," });
+            string(&mut out, hash);
+            out.push(']');
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
 /// Per-service counts of what a merge did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MergeReport {
@@ -163,9 +197,10 @@ impl StagedCommit {
     pub fn is_empty(&self) -> bool {
         self.heads.rows.is_empty()
     }
-    /// The heads record as JSON text.
+    /// The heads record as JSON text: what serde writes for [`HeadsRecord`], written directly (a pull
+    /// writes one row per stored item).
     pub fn heads_json(&self) -> Result<String> {
-        to_json(&self.heads)
+        Ok(self.heads.to_json())
     }
     /// The bodies record as JSON text.
     pub fn bodies_json(&self) -> Result<String> {
@@ -183,7 +218,7 @@ impl StagedCommit {
     }
     /// The log record as JSON text.
     pub fn log_json(&self) -> Result<String> {
-        to_json(&self.entries)
+        Ok(super::log::stored_json(&self.entries))
     }
 }
 
@@ -722,10 +757,6 @@ fn read_commit<'a, B: Deserialize<'a>>(
         )));
     }
     Ok((heads, bodies))
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
 fn decode_hash(text: &str) -> std::result::Result<[u8; 32], ()> {
