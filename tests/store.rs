@@ -356,6 +356,26 @@ fn commits_staged_after_one_another_equal_commits_applied_one_by_one() {
 }
 
 #[test]
+fn escaped_ids_and_times_assemble_like_the_general_path() {
+    let mut store = Store::new();
+    let mut written = Written::default();
+    merge_page(
+        &mut store,
+        &mut written,
+        "chat",
+        vec![
+            item("messages", "q\"uote\\d\n", 1, json!({"é": "😀"})),
+            item("messages", "plain", 2, json!({})),
+            item("threads", "tab\tid", 3, json!([1, "\u{1}"])),
+        ],
+    );
+    // bundle_text checks the borrowed assembly against the general one.
+    let bundle: Value = serde_json::from_str(&bundle_text(&store, &written)).unwrap();
+    assert_eq!(bundle["sections"]["chat"]["messages"][1]["id"], "q\"uote\\d\n");
+    assert_eq!(bundle["sections"]["chat"]["threads"][0]["id"], "tab\tid");
+}
+
+#[test]
 fn a_staged_commit_changes_nothing_until_applied() {
     let mut store = Store::new();
     let mut written = Written::default();

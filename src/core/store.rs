@@ -15,8 +15,10 @@
 //! [`Store::stage`] computes a commit without changing the store; [`Store::apply`] makes it current once the
 //! transaction that wrote it has completed. A failed write therefore leaves the store as it was.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -151,6 +153,28 @@ impl HeadsRecord {
         out
     }
 }
+
+/// A heads record read without copying its strings (those with escapes are copied).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeadsView<'a> {
+    #[serde(rename = "service")]
+    _service: IgnoredAny,
+    #[serde(borrow)]
+    section: Cow<'a, str>,
+    #[serde(borrow)]
+    rows: Vec<HeadView<'a>>,
+}
+
+/// A row of a [`HeadsView`].
+#[derive(Deserialize)]
+struct HeadView<'a>(
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    bool,
+    IgnoredAny,
+);
 
 /// Per-service counts of what a merge did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -626,7 +650,7 @@ impl Store {
         log: &LogCommitment,
         commits: impl IntoIterator<Item = (u64, &'a str, &'a str)>,
     ) -> Result<BundleText> {
-        type Items<'b> = Vec<(String, String, std::borrow::Cow<'b, str>)>;
+        type Items<'b> = Vec<(Cow<'b, str>, Cow<'b, str>, Cow<'b, str>)>;
         let mut out: BTreeMap<&str, BTreeMap<&str, Items<'a>>> = BTreeMap::new();
         for (section, collections) in &self.sections {
             let entry = out.entry(section.as_str()).or_default();
@@ -636,19 +660,27 @@ impl Store {
         }
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
-            let (heads, bodies): (_, Vec<&'a RawValue>) =
-                read_commit(number, heads_json, bodies_json)?;
-            let Some((section, collections)) = self.sections.get_key_value(&heads.section) else {
+            // Borrowed from the records: assembling allocates nothing per item but its place.
+            let heads: HeadsView<'a> = serde_json::from_str(heads_json)
+                .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
+            let bodies: Vec<&'a RawValue> = serde_json::from_str(bodies_json)
+                .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
+            if bodies.len() != heads.rows.len() {
+                return Err(Error::LogBroken(format!(
+                    "commit {number}: heads and bodies differ in length"
+                )));
+            }
+            let Some((section, collections)) = self.sections.get_key_value(&*heads.section) else {
                 continue;
             };
-            for (pos, (Head(collection, id, updated_at, deleted, _), body)) in
+            for (pos, (HeadView(collection, id, updated_at, deleted, _), body)) in
                 heads.rows.into_iter().zip(bodies).enumerate()
             {
-                let Some((collection, items)) = collections.get_key_value(&collection) else {
+                let Some((collection, items)) = collections.get_key_value(&*collection) else {
                     continue;
                 };
                 let is_current = items
-                    .get(&id)
+                    .get(&*id)
                     .is_some_and(|slot| slot.commit == number && slot.pos as usize == pos);
                 if !is_current || deleted {
                     continue;
