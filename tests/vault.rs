@@ -194,6 +194,32 @@ async fn full_then_incremental_pull_matches_the_node() {
         }
     }
     assert_eq!(in_bundle, added);
+
+    // The log reads in pages; options other than whole numbers are refused, not guessed at.
+    let page = |since: f64, limit: f64| {
+        options(&[
+            ("since", &JsValue::from_f64(since)),
+            ("limit", &JsValue::from_f64(limit)),
+        ])
+    };
+    let entries = js_sys::Array::from(&ok(vault.log(Some(page(2.0, 3.0).unchecked_into()))).await);
+    assert_eq!(entries.length(), 3);
+    assert_eq!(get(&entries.get(0), "seq").as_f64(), Some(2.0));
+    let all = js_sys::Array::from(&ok(vault.log(None)).await);
+    assert_eq!(f64::from(all.length()), added.min(1000.0));
+    for bad in [
+        page(-1.0, 10.0),
+        page(0.5, 10.0),
+        page(0.0, 0.0),
+        page(0.0, f64::NAN),
+        options(&[("since", &JsValue::from_str("3"))]),
+        JsValue::from_str("since=3"),
+    ] {
+        assert_eq!(
+            code(vault.log(Some(bad.unchecked_into()))).await,
+            "INVALID_ARGUMENT"
+        );
+    }
     finish(vault).await;
 }
 

@@ -112,9 +112,9 @@ export interface LogEntry {
 
 /** Options of `Vault.log`. */
 export interface LogOptions {
-  /** First sequence number to return (default 0). */
+  /** First sequence number to return: a whole number, default 0. */
   since?: number;
-  /** Most entries to return (default 1000). */
+  /** Most entries to return: a whole number from 1, default 1000; at most 100,000 are returned. */
   limit?: number;
 }
 

@@ -267,16 +267,25 @@ impl Vault {
         })
     }
 
-    /// Entries of the append log from `since` (a sequence number, default 0), at most `limit` (default 1000).
+    /// Entries of the append log from `since` (a sequence number, default 0), at most `limit` (default
+    /// 1000, at most 100,000 per call). Anything but whole numbers there is `INVALID_ARGUMENT`.
     #[wasm_bindgen(js_name = log, unchecked_return_type = "Promise<LogEntry[]>")]
     pub fn log(&self, options: Option<LogOptions>) -> Promise {
         let inner = self.inner.clone();
-        let since = options.as_ref().and_then(|o| number_option(o, "since"));
-        let limit = options.as_ref().and_then(|o| number_option(o, "limit"));
+        let options = options.map(JsValue::from);
+        let since = whole_option(
+            options.as_ref(),
+            "since",
+            0.0,
+            0.0,
+            crate::core::canonical::MAX_SAFE_INTEGER as f64,
+        );
+        let limit = whole_option(options.as_ref(), "limit", 1000.0, 1.0, f64::MAX);
         promise_of(async move {
             inner.check_open()?;
-            let since = since.unwrap_or(0.0).max(0.0) as u64;
-            let limit = limit.unwrap_or(1000.0).clamp(0.0, 100_000.0) as usize;
+            let since = since? as u64;
+            // At most 100,000 entries per call, however many are asked for.
+            let limit = limit?.min(100_000.0) as usize;
             let mut out: Vec<LogEntry> = Vec::new();
             for (_, text) in db::get_all(&inner.db, db::LOG).await? {
                 if out.len() >= limit {
@@ -376,10 +385,38 @@ extern "C" {
     pub type LogOptions;
 }
 
-pub(crate) fn number_option(options: &JsValue, name: &str) -> Option<f64> {
-    Reflect::get(options, &name.into())
-        .ok()
-        .and_then(|v| v.as_f64())
+/// A whole-number option: `default` when absent (`undefined` or `null`), else a whole number from `min`
+/// to `max` (`INVALID_ARGUMENT` otherwise).
+fn whole_option(
+    options: Option<&JsValue>,
+    name: &str,
+    default: f64,
+    min: f64,
+    max: f64,
+) -> Result<f64> {
+    let value = match options {
+        Some(o) if o.is_object() => Reflect::get(o, &name.into()).unwrap_or(JsValue::UNDEFINED),
+        Some(o) if !o.is_undefined() && !o.is_null() => {
+            return Err(Error::InvalidArgument("options must be an object".into()))
+        }
+        _ => JsValue::UNDEFINED,
+    };
+    if value.is_undefined() || value.is_null() {
+        return Ok(default);
+    }
+    value
+        .as_f64()
+        .filter(|n| n.fract() == 0.0 && (min..=max).contains(n))
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{name} must be a whole number{}",
+                if min > 0.0 {
+                    " from 1 up"
+                } else {
+                    " from 0 up"
+                }
+            ))
+        })
 }
 
 fn check_passphrase(passphrase: &str) -> Result<()> {
