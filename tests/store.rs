@@ -371,7 +371,10 @@ fn escaped_ids_and_times_assemble_like_the_general_path() {
     );
     // bundle_text checks the borrowed assembly against the general one.
     let bundle: Value = serde_json::from_str(&bundle_text(&store, &written)).unwrap();
-    assert_eq!(bundle["sections"]["chat"]["messages"][1]["id"], "q\"uote\\d\n");
+    assert_eq!(
+        bundle["sections"]["chat"]["messages"][1]["id"],
+        "q\"uote\\d\n"
+    );
     assert_eq!(bundle["sections"]["chat"]["threads"][0]["id"], "tab\tid");
 }
 
