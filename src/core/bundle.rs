@@ -208,6 +208,9 @@ pub struct BundleVerified {
     pub exported_at: String,
     /// The bundle's append-log commitment.
     pub log: LogCommitment,
+    /// Whether the text verified was the bundle's RFC 8785 form itself ([`verify_bundle_text`]'s fast
+    /// path): then its bytes are the canonical bytes, with no need to recompute them.
+    pub canonical_text: bool,
 }
 
 /// Verifies a signed bundle: shape, proof, and the binding of its DID to the signing key.
@@ -220,6 +223,7 @@ pub fn verify_bundle(value: &Value) -> Result<BundleVerified> {
         verification_method: verified.verification_method,
         exported_at: shape.exported_at.to_owned(),
         log: shape.log,
+        canonical_text: false,
     })
 }
 
@@ -282,6 +286,7 @@ fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
         verification_method: verified.verification_method,
         exported_at,
         log,
+        canonical_text: true,
     })
 }
 
@@ -422,7 +427,22 @@ mod text_path {
         let fast = verify_bundle_text(text);
         let general = canonical::parse(text).and_then(|v| verify_bundle(&v));
         match (&fast, &general) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Ok(a), Ok(b)) => {
+                let fields = |v: &BundleVerified| {
+                    (
+                        v.did.clone(),
+                        v.verification_method.clone(),
+                        v.exported_at.clone(),
+                        v.log.clone(),
+                    )
+                };
+                assert_eq!(fields(a), fields(b));
+                assert!(!b.canonical_text);
+                // Only a canonical text is reported as one.
+                assert!(
+                    !a.canonical_text || canonical_text::is_canonical(text, canonical::MAX_DEPTH)
+                );
+            }
             (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "{a} / {b}"),
             _ => panic!("fast {fast:?} but general {general:?} for {text}"),
         }
@@ -455,13 +475,16 @@ mod text_path {
             ],
         );
         assert!(verify_canonical_text(&text).is_some());
+        assert!(verify_bundle_text(&text).unwrap().canonical_text);
         same(&text);
         // Signed by a key that is not the bundle's DID: the general path says why.
         let other = Keypair::from_seed(&[5; 32]);
         let mut value = canonical::parse(&text).unwrap();
         value["did"] = json!(other.did());
         same(&canonical::to_canonical_string(&value).unwrap());
-        same(&serde_json::to_string_pretty(&canonical::parse(&text).unwrap()).unwrap());
+        let pretty = serde_json::to_string_pretty(&canonical::parse(&text).unwrap()).unwrap();
+        assert!(!verify_bundle_text(&pretty).unwrap().canonical_text);
+        same(&pretty);
     }
 
     proptest! {

@@ -47,8 +47,13 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
             verified.did
         )));
     }
-    // The hash of the bundle's RFC 8785 bytes, as a push would upload them.
-    let hash = digest::sha256(canonical_text::canonical_form(&text)?.as_bytes()).await;
+    // The hash of the bundle's RFC 8785 bytes, as a push would upload them: the text itself when it
+    // verified as canonical text.
+    let hash = if verified.canonical_text {
+        digest::sha256(text.as_bytes()).await
+    } else {
+        digest::sha256(canonical_text::canonical_form(&text)?.as_bytes()).await
+    };
     drop(text);
     let bundle_hash = hex::encode(hash);
 

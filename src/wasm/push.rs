@@ -10,10 +10,10 @@
 
 use js_sys::Promise;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
 
 use super::db::{self, Write};
+use super::digest;
 use super::http::Body;
 use super::json as jsv;
 use super::pull::{node_counts, now_unix, Options, Session};
@@ -119,13 +119,14 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
             None => (super::keypair::now(), current.clone()),
         };
         let (mut bytes, mut counts) = bundle_bytes(inner, &signed_with.0, &signed_with.1).await?;
-        let mut bundle_hash = hex::encode(Sha256::digest(&bytes));
+        // WebCrypto hashes the 58 MiB of a 100,000-item bundle several times faster than wasm.
+        let mut bundle_hash = hex::encode(digest::sha256(&bytes).await);
         if reuse.as_ref().is_some_and(|r| r.bundle_hash != bundle_hash) {
             // The items changed although the log looks the same as at that push (data committed
             // while it ran): sign what the vault holds now, with the log's current commitment.
             signed_with = (super::keypair::now(), current.clone());
             (bytes, counts) = bundle_bytes(inner, &signed_with.0, &signed_with.1).await?;
-            bundle_hash = hex::encode(Sha256::digest(&bytes));
+            bundle_hash = hex::encode(digest::sha256(&bytes).await);
         }
         let record = match reuse {
             Some(r) if r.bundle_hash == bundle_hash => r,
