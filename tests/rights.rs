@@ -155,9 +155,9 @@ async fn push_is_verified_recorded_continuous_and_restorable() {
     finish(vault).await;
 }
 
-#[wasm_bindgen_test]
-async fn interrupted_push_resumes_the_same_session() {
-    let vault = pulled("resume").await;
+/// Starts a push to the target and aborts it as its upload begins (the node's session is open);
+/// answers that session's id.
+async fn push_aborted_at_upload(vault: &Vault) -> String {
     let controller = web_sys::AbortController::new().unwrap();
     let sessions = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
     let abort = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new({
@@ -173,17 +173,25 @@ async fn interrupted_push_resumes_the_same_session() {
         ("onProgress", abort.as_ref()),
         ("signal", controller.signal().as_ref()),
     ]);
-    let length = num(&vault.log_head(), "length");
     assert_eq!(
         code(vault.push(target().into(), Some(opts.unchecked_into()))).await,
         "ABORTED"
     );
     drop(abort);
+    let first = sessions.borrow().first().cloned();
+    first.expect("the push reached its upload")
+}
+
+#[wasm_bindgen_test]
+async fn interrupted_push_resumes_the_same_session() {
+    let vault = pulled("resume").await;
+    let length = num(&vault.log_head(), "length");
+    let session = push_aborted_at_upload(&vault).await;
     assert_eq!(num(&vault.log_head(), "length"), length, "nothing recorded");
     let report = ok(vault.push(target().into(), None)).await;
     assert_eq!(
         text(&report, "sessionId"),
-        sessions.borrow()[0],
+        session,
         "the interrupted session is resumed"
     );
     assert!(!get(&report, "repeated").as_bool().unwrap());
@@ -195,26 +203,7 @@ async fn interrupted_push_resumes_the_same_session() {
 #[wasm_bindgen_test]
 async fn receipts_in_between_do_not_make_a_push_start_over() {
     let vault = pulled("resume-after-receipt").await;
-    let controller = web_sys::AbortController::new().unwrap();
-    let sessions = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
-    let abort = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new({
-        let (controller, sessions) = (controller.clone(), sessions.clone());
-        move |event: JsValue| {
-            if text(&event, "phase") == "upload" {
-                sessions.borrow_mut().push(text(&event, "sessionId"));
-                controller.abort();
-            }
-        }
-    });
-    let opts = options(&[
-        ("onProgress", abort.as_ref()),
-        ("signal", controller.signal().as_ref()),
-    ]);
-    assert_eq!(
-        code(vault.push(target().into(), Some(opts.unchecked_into()))).await,
-        "ABORTED"
-    );
-    drop(abort);
+    let session = push_aborted_at_upload(&vault).await;
     // Another receipt enters the log: an exported bundle the user keeps.
     let length = num(&vault.log_head(), "length");
     ok(vault.record_export(ok(vault.sign()).await)).await;
@@ -223,7 +212,7 @@ async fn receipts_in_between_do_not_make_a_push_start_over() {
     let report = ok(vault.push(target().into(), None)).await;
     assert_eq!(
         text(&report, "sessionId"),
-        sessions.borrow()[0],
+        session,
         "the interrupted session is resumed"
     );
     assert!(!get(&report, "repeated").as_bool().unwrap());

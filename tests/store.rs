@@ -36,6 +36,18 @@ fn tombstone(collection: &str, id: &str, t: u32) -> Incoming {
 struct Written(Vec<(u64, String, String, String)>);
 
 impl Written {
+    /// Keeps a staged commit's records, as the IndexedDB layer writes them (none for an empty one).
+    fn record(&mut self, staged: &bundle_vault::core::store::StagedCommit) {
+        if !staged.is_empty() {
+            self.0.push((
+                staged.number,
+                staged.heads_json().unwrap(),
+                staged.bodies_json().unwrap(),
+                staged.log_json().unwrap(),
+            ));
+        }
+    }
+
     /// `(number, heads, bodies)` of every commit, as `Store::assemble` takes them.
     fn commits(&self) -> impl Iterator<Item = (u64, &str, &str)> {
         self.0
@@ -52,14 +64,7 @@ fn merge_page(
 ) -> bundle_vault::core::store::MergeReport {
     let staged = store.stage(section, section, items, 1_709_000_000).unwrap();
     let report = staged.report;
-    if !staged.is_empty() {
-        written.0.push((
-            staged.number,
-            staged.heads_json().unwrap(),
-            staged.bodies_json().unwrap(),
-            staged.log_json().unwrap(),
-        ));
-    }
+    written.record(&staged);
     store.apply(staged).unwrap();
     report
 }
@@ -332,14 +337,7 @@ fn commits_staged_after_one_another_equal_commits_applied_one_by_one() {
     }
     assert_eq!(base.chain().length, 1, "nothing applied while staging");
     for commit in staged {
-        if !commit.is_empty() {
-            base_written.0.push((
-                commit.number,
-                commit.heads_json().unwrap(),
-                commit.bodies_json().unwrap(),
-                commit.log_json().unwrap(),
-            ));
-        }
+        base_written.record(&commit);
         base.apply(commit).unwrap();
     }
     assert_eq!(base.chain(), one_by_one.0.chain());
