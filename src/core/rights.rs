@@ -784,7 +784,7 @@ mod tests {
         let receipt = store
             .stage_entries("transfer", vec![change(OP_TRANSFER_RECEIPT, 9)])
             .unwrap();
-        assert_eq!(store.chain_after(&receipt).length, 2);
+        assert_eq!(receipt.chain_after().length, 2);
         let (h2, l2) = (receipt.heads_json().unwrap(), receipt.log_json().unwrap());
         store.apply(receipt).unwrap();
         assert_eq!(store.chain().length, 2);

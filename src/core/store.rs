@@ -240,6 +240,10 @@ impl StagedCommit {
         out.push(']');
         Ok(out)
     }
+    /// The log's end once this commit is applied (where it was staged from, if it has no entries).
+    pub fn chain_after(&self) -> &Chain {
+        &self.chain
+    }
     /// The log record as JSON text.
     pub fn log_json(&self) -> Result<String> {
         Ok(super::log::stored_json(&self.entries))
@@ -480,15 +484,6 @@ impl Store {
             chain,
             versions: Vec::new(),
         })
-    }
-
-    /// The log's end after a staged commit is applied.
-    pub fn chain_after(&self, staged: &StagedCommit) -> Chain {
-        if staged.entries.is_empty() {
-            self.chain.clone()
-        } else {
-            staged.chain.clone()
-        }
     }
 
     /// Makes a staged commit current, once it is durably written. Commits must be applied in the order

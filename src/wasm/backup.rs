@@ -85,10 +85,9 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
             rights::EXPORT_SERVICE,
             vec![rights::export_change(&bundle_hash, t)],
         )?;
-        let after = inner.state.borrow().store.chain_after(&staged);
         let stored = serde_json::to_string(&record).map_err(|e| Error::Storage(e.to_string()))?;
         let extra = vec![Write::Put(db::RECEIPTS, key, stored)];
-        db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
+        db::write(&inner.db, entries_commit_writes(&staged, extra)?).await?;
         apply(inner, staged)?;
     }
     jsv::to_js(&json!({

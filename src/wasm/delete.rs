@@ -285,7 +285,6 @@ async fn delete_service(
         .borrow()
         .store
         .stage_entries(&service.name, vec![change])?;
-    let after = inner.state.borrow().store.chain_after(&staged);
     let stored = json!({
         "kind": "delete",
         "node": manifest.node,
@@ -299,7 +298,7 @@ async fn delete_service(
         Write::Put(db::RECEIPTS, key, stored.to_string()),
         Write::Delete(db::META, pending),
     ];
-    db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
+    db::write(&inner.db, entries_commit_writes(&staged, extra)?).await?;
     apply(inner, staged)?;
     Ok((receipt, value))
 }

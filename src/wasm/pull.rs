@@ -36,6 +36,13 @@ const PENDING_DELETION_UNTIL: &str = "9999-12-31T23:59:59.999Z";
 /// Longest `timeoutMs` accepted by pull, push and deleteRemote: ten minutes per request.
 pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
+/// A JavaScript number that is whole and from `min` to `max`.
+pub(crate) fn whole_number(value: &JsValue, min: f64, max: f64) -> Option<f64> {
+    value
+        .as_f64()
+        .filter(|n| n.fract() == 0.0 && (min..=max).contains(n))
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// `{onProgress?, signal?, services?, timeoutMs?}`.
@@ -89,15 +96,11 @@ impl Options {
         };
         let timeout_ms = match get("timeoutMs") {
             v if absent(&v) => http::TIMEOUT_MS,
-            v => v
-                .as_f64()
-                .filter(|ms| ms.fract() == 0.0 && (1.0..=f64::from(MAX_TIMEOUT_MS)).contains(ms))
-                .map(|ms| ms as u32)
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "timeoutMs must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
-                    ))
-                })?,
+            v => whole_number(&v, 1.0, f64::from(MAX_TIMEOUT_MS)).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "timeoutMs must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
+                ))
+            })? as u32,
         };
         Ok(Options {
             on_progress,
@@ -432,12 +435,7 @@ async fn pull_service(
                 kept,
                 now_unix(),
             )?;
-            let mut chain_after = inner.state.borrow().store.chain().clone();
-            chain_after.length += staged.entries.len() as u64;
-            if let Some(last) = staged.entries.last() {
-                chain_after.head = last.hash()?;
-            }
-            let mut writes = commit_writes(&staged, &chain_after)?;
+            let mut writes = commit_writes(&staged)?;
             writes.push(Write::Put(db::CURSORS, key.clone(), page.cursor));
             db::write(&inner.db, writes).await?;
             report.add(&staged.report);

@@ -248,11 +248,10 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
                 .store
                 .stage_entries(rights::TRANSFER_SERVICE, vec![change])?;
             let before = inner.state.borrow().store.chain().commitment();
-            let after = inner.state.borrow().store.chain_after(&staged);
             let mut done = record.clone();
             // A later push repeats this one only if nothing but this receipt came after the bundle;
             // data committed while the push ran makes the next push sign anew.
-            done.after = (before == record.bundle_log).then(|| after.commitment());
+            done.after = (before == record.bundle_log).then(|| staged.chain_after().commitment());
             let stored = json!({
                 "kind": "transfer",
                 "node": manifest.node,
@@ -268,7 +267,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
                     serde_json::to_string(&done).map_err(|e| Error::Storage(e.to_string()))?,
                 ),
             ];
-            db::write(&inner.db, entries_commit_writes(&staged, &after, extra)?).await?;
+            db::write(&inner.db, entries_commit_writes(&staged, extra)?).await?;
             apply(inner, staged)?;
             false
         }

@@ -404,19 +404,9 @@ fn whole_option(
     if value.is_undefined() || value.is_null() {
         return Ok(default);
     }
-    value
-        .as_f64()
-        .filter(|n| n.fract() == 0.0 && (min..=max).contains(n))
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "{name} must be a whole number{}",
-                if min > 0.0 {
-                    " from 1 up"
-                } else {
-                    " from 0 up"
-                }
-            ))
-        })
+    super::pull::whole_number(&value, min, max).ok_or_else(|| {
+        Error::InvalidArgument(format!("{name} must be a whole number from {min} up"))
+    })
 }
 
 fn check_passphrase(passphrase: &str) -> Result<()> {
@@ -562,27 +552,26 @@ pub(crate) async fn begin_write<'a>(
 
 /// The writes of a staged commit: its records and the recorded head (none for a commit that changes
 /// nothing).
-pub(crate) fn commit_writes(
-    staged: &crate::core::store::StagedCommit,
-    chain_after: &Chain,
-) -> Result<Vec<Write>> {
+pub(crate) fn commit_writes(staged: &crate::core::store::StagedCommit) -> Result<Vec<Write>> {
     if staged.is_empty() {
         return Ok(Vec::new());
     }
-    record_writes(staged, chain_after)
+    record_writes(staged)
 }
 
-/// A commit's three records (added: a commit never overwrites another) and the recorded head.
-fn record_writes(
-    staged: &crate::core::store::StagedCommit,
-    chain_after: &Chain,
-) -> Result<Vec<Write>> {
+/// A commit's three records (added: a commit never overwrites another) and the recorded head: the
+/// log's end once it is applied.
+fn record_writes(staged: &crate::core::store::StagedCommit) -> Result<Vec<Write>> {
     let key = JsValue::from_f64(staged.number as f64);
     Ok(vec![
         Write::AddBytes(db::HEADS, key.clone(), staged.heads_json()?),
         Write::AddBytes(db::BODIES, key.clone(), staged.bodies_json()?),
         Write::AddBytes(db::LOG, key, staged.log_json()?),
-        Write::Put(db::META, string_key(META_HEAD), head_json(chain_after)),
+        Write::Put(
+            db::META,
+            string_key(META_HEAD),
+            head_json(staged.chain_after()),
+        ),
     ])
 }
 
@@ -664,7 +653,6 @@ impl Vault {
             let mut writes = Vec::new();
             {
                 let state = inner.state.borrow();
-                let mut end = state.store.chain().clone();
                 for (section, collections) in sections {
                     let items = collections
                         .into_iter()
@@ -686,10 +674,7 @@ impl Vault {
                             .store
                             .stage_after(previous, &section, &section, items, t)?,
                     };
-                    if !next.entries.is_empty() {
-                        end = state.store.chain_after(&next);
-                    }
-                    writes.extend(commit_writes(&next, &end)?);
+                    writes.extend(commit_writes(&next)?);
                     staged.push(next);
                 }
             }
@@ -771,10 +756,9 @@ pub(crate) async fn assemble_text(
 /// The writes of a commit of log entries alone (a receipt), plus `extra`, for one transaction.
 pub(crate) fn entries_commit_writes(
     staged: &crate::core::store::StagedCommit,
-    chain_after: &Chain,
     extra: Vec<Write>,
 ) -> Result<Vec<Write>> {
-    let mut writes = record_writes(staged, chain_after)?;
+    let mut writes = record_writes(staged)?;
     writes.extend(extra);
     Ok(writes)
 }
