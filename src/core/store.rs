@@ -18,7 +18,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -154,26 +153,29 @@ impl HeadsRecord {
     }
 }
 
-/// A heads record read without copying its strings (those with escapes are copied).
+/// A [`HeadsRecord`] read as strictly, without copying its strings (those with escapes are copied).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HeadsView<'a> {
-    #[serde(rename = "service")]
-    _service: IgnoredAny,
+    #[serde(borrow, rename = "service")]
+    _service: Cow<'a, str>,
     #[serde(borrow)]
     section: Cow<'a, str>,
     #[serde(borrow)]
     rows: Vec<HeadView<'a>>,
 }
 
-/// A row of a [`HeadsView`].
+/// A [`Head`] of a [`HeadsView`]: `[collection, id, updated_at, deleted, hash]`.
 #[derive(Deserialize)]
 struct HeadView<'a>(
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
     bool,
-    IgnoredAny,
+    // Read (a string, as in a `Head`) though assembling has no use for it.
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    Cow<'a, str>,
 );
 
 /// Per-service counts of what a merge did.
@@ -568,28 +570,29 @@ impl Store {
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
             let (heads, bodies): (_, Vec<Value>) = read_commit(number, heads_json, bodies_json)?;
-            let Some(collections) = self.sections.get(&heads.section) else {
+            let Some(collections) = self.sections.get(&*heads.section) else {
                 continue;
             };
-            for (pos, (Head(collection, id, updated_at, deleted, _), data)) in
+            for (pos, (HeadView(collection, id, updated_at, deleted, _), data)) in
                 heads.rows.into_iter().zip(bodies).enumerate()
             {
                 let current = collections
-                    .get(&collection)
-                    .and_then(|items| items.get(&id));
+                    .get(&*collection)
+                    .and_then(|items| items.get(&*id));
                 let is_current =
                     current.is_some_and(|slot| slot.commit == number && slot.pos as usize == pos);
                 if !is_current || deleted {
                     continue;
                 }
+                let id = id.into_owned();
                 let mut item = Map::new();
                 item.insert("id".into(), Value::String(id.clone()));
-                item.insert("updated_at".into(), Value::String(updated_at));
+                item.insert("updated_at".into(), Value::String(updated_at.into_owned()));
                 item.insert("data".into(), data);
                 found += 1;
-                out.entry(heads.section.clone())
+                out.entry(heads.section.to_string())
                     .or_default()
-                    .entry(collection)
+                    .entry(collection.into_owned())
                     .or_default()
                     .push((id, Value::Object(item)));
             }
@@ -656,15 +659,8 @@ impl Store {
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
             // Borrowed from the records: assembling allocates nothing per item but its place.
-            let heads: HeadsView<'a> = serde_json::from_str(heads_json)
-                .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
-            let bodies: Vec<&'a RawValue> = serde_json::from_str(bodies_json)
-                .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
-            if bodies.len() != heads.rows.len() {
-                return Err(Error::LogBroken(format!(
-                    "commit {number}: heads and bodies differ in length"
-                )));
-            }
+            let (heads, bodies): (_, Vec<&'a RawValue>) =
+                read_commit(number, heads_json, bodies_json)?;
             let Some((section, collections)) = self.sections.get_key_value(&*heads.section) else {
                 continue;
             };
@@ -768,13 +764,13 @@ impl Store {
     }
 }
 
-/// A commit's heads and bodies records, read and checked to pair up.
+/// A commit's heads and bodies records, read (borrowed) and checked to pair up.
 fn read_commit<'a, B: Deserialize<'a>>(
     number: u64,
-    heads_json: &str,
+    heads_json: &'a str,
     bodies_json: &'a str,
-) -> Result<(HeadsRecord, Vec<B>)> {
-    let heads: HeadsRecord = serde_json::from_str(heads_json)
+) -> Result<(HeadsView<'a>, Vec<B>)> {
+    let heads: HeadsView<'a> = serde_json::from_str(heads_json)
         .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
     let bodies: Vec<B> = serde_json::from_str(bodies_json)
         .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
@@ -789,4 +785,29 @@ fn read_commit<'a, B: Deserialize<'a>>(
 fn decode_hash(text: &str) -> std::result::Result<[u8; 32], ()> {
     let bytes = hex::decode(text).map_err(|_| ())?;
     bytes.try_into().map_err(|_| ())
+}
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    // Assembling reads heads records borrowed: exactly the records a HeadsRecord reads, no others.
+    #[test]
+    fn heads_view_is_as_strict_as_heads_record() {
+        for bad in [
+            r#"{"service":"s","section":"s","rows":[["c","i","t",false,"h",1]]}"#,
+            r#"{"service":"s","section":"s","rows":[["c","i","t",false,1]]}"#,
+            r#"{"service":"s","section":"s","rows":[["c","i","t",false]]}"#,
+            r#"{"service":"s","section":"s","rows":[{"0":"c"}]}"#,
+            r#"{"service":1,"section":"s","rows":[]}"#,
+            r#"{"section":"s","rows":[]}"#,
+            r#"{"service":"s","section":"s","rows":[],"x":1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<super::HeadsView>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let ok = r#"{"service":"s","section":"s","rows":[["c","i","t",false,"h"]]}"#;
+        assert!(serde_json::from_str::<super::HeadsView>(ok).is_ok());
+        assert!(serde_json::from_str::<super::HeadsRecord>(ok).is_ok());
+    }
 }
