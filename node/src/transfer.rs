@@ -12,7 +12,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bundle_vault::core::bundle::verify_bundle_text;
+use bundle_vault::core::bundle::{verify_bundle_text, BundleVerified};
 use bundle_vault::core::canonical;
 use bundle_vault::core::canonical_text;
 use bundle_vault::core::export::{parse_bundle_sections_text, BundleSectionsText};
@@ -397,20 +397,33 @@ fn check_bundle(session: &Session, bytes: &[u8]) -> ApiResult<(String, BundleSec
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("INVALID_JSON", "the bundle is not UTF-8"))?;
-    // Canonical text (what vaults upload) is checked in one pass; anything else is parsed, and
-    // refused unless its canonical form is exactly the bytes received.
+    // The sections are read on a second thread while the form and proof are checked (each is a
+    // pass over the whole text); the errors are reported in the order of the checks.
+    let (verified, sections) = std::thread::scope(|scope| {
+        let sections = scope.spawn(|| parse_bundle_sections_text(text));
+        let verified = check_form_and_proof(text);
+        let sections: ApiResult<BundleSectionsText> = match sections.join() {
+            Ok(read) => read.map_err(ApiError::from),
+            Err(_) => Err(ApiError::internal("reading the bundle's sections failed")),
+        };
+        (verified, sections)
+    });
+    Ok((verified?.did, sections?))
+}
+
+/// Canonical text (what vaults upload) is checked in one pass; anything else is parsed, and refused
+/// unless its canonical form is exactly the bytes received. Then the proof.
+fn check_form_and_proof(text: &str) -> ApiResult<BundleVerified> {
     if !canonical_text::is_canonical(text, canonical::MAX_DEPTH) {
         let value = canonical::parse(text)?;
-        if canonical::to_canonical_vec(&value)? != bytes {
+        if canonical::to_canonical_vec(&value)? != text.as_bytes() {
             return Err(ApiError::bad_request(
                 "BUNDLE_NOT_CANONICAL",
                 "upload the RFC 8785 (JCS) bytes of the signed bundle",
             ));
         }
     }
-    let verified = verify_bundle_text(text)?;
-    let sections = parse_bundle_sections_text(text)?;
-    Ok((verified.did, sections))
+    Ok(verify_bundle_text(text)?)
 }
 
 fn load(conn: &Connection, id: &str) -> ApiResult<Session> {
