@@ -313,13 +313,21 @@ async function upload(manifestUrl, bytes, hash, commit) {
     headers: { ...auth, "content-type": "application/json" },
     body: JSON.stringify({ did: S.did, bundle_hash: hash, size: bytes.length }),
   });
-  for (let i = 0, off = 0; off < bytes.length; i++, off += session.chunk_size) {
-    await json(`${base}/sessions/${session.session_id}/chunks/${i}`, {
-      method: "PUT",
-      headers: { ...auth, "content-type": "application/octet-stream" },
-      body: bytes.subarray(off, Math.min(off + session.chunk_size, bytes.length)),
-    });
-  }
+  // As the vault uploads: two chunks in flight, each a Blob (Chromium sends a Blob body about three
+  // times faster than a typed array).
+  const count = Math.ceil(bytes.length / session.chunk_size);
+  let next = 0;
+  const sender = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const off = i * session.chunk_size;
+      await json(`${base}/sessions/${session.session_id}/chunks/${i}`, {
+        method: "PUT",
+        headers: { ...auth, "content-type": "application/octet-stream" },
+        body: new Blob([bytes.subarray(off, Math.min(off + session.chunk_size, bytes.length))]),
+      });
+    }
+  };
+  await Promise.all([sender(), sender()]);
   if (!commit) return null;
   const receipt = await json(`${base}/sessions/${session.session_id}/commit`, { method: "POST", headers: auth });
   await verifyProof(receipt, manifest.did);
