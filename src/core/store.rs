@@ -392,29 +392,36 @@ impl Store {
         items: Vec<Incoming>,
         t: u64,
     ) -> Result<StagedCommit> {
-        let mut seen = HashSet::with_capacity(items.len());
+        {
+            // Borrowed: no copy of each item's collection and id.
+            let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(items.len());
+            if let Some(twice) = items
+                .iter()
+                .find(|item| !seen.insert((item.collection.as_str(), item.id.as_str())))
+            {
+                return Err(Error::ExportMalformed(format!(
+                    "item {}/{} appears twice in one page",
+                    excerpt(&twice.collection),
+                    excerpt(&twice.id)
+                )));
+            }
+        }
+        let n = items.len();
         let mut staged = StagedCommit {
             number,
             heads: HeadsRecord {
                 service: service.to_owned(),
                 section: section.to_owned(),
-                rows: Vec::new(),
+                rows: Vec::with_capacity(n),
             },
-            bodies: Vec::new(),
-            entries: Vec::new(),
+            bodies: Vec::with_capacity(n),
+            entries: Vec::with_capacity(n),
             report: MergeReport::default(),
             chain: Chain::default(),
-            versions: Vec::new(),
+            versions: Vec::with_capacity(n),
         };
         let current = self.sections.get(section);
         for item in items {
-            if !seen.insert((item.collection.clone(), item.id.clone())) {
-                return Err(Error::ExportMalformed(format!(
-                    "item {}/{} appears twice in one page",
-                    excerpt(&item.collection),
-                    excerpt(&item.id)
-                )));
-            }
             let hash = item.hash;
             let version = Version {
                 updated_at: item.updated_at.clone(),
@@ -438,6 +445,10 @@ impl Store {
                 Outcome::Deleted => staged.report.deleted += 1,
                 Outcome::Unchanged => staged.report.unchanged += 1,
             }
+            if verb.is_none() && !store {
+                continue;
+            }
+            let hash_hex = super::log::hex_lower(&hash);
             if let Some(verb) = verb {
                 let context = item.context();
                 staged.entries.push(chain.append(Change {
@@ -446,7 +457,7 @@ impl Store {
                     op: format!("{}.{verb}", item.collection),
                     reference: item.id.clone(),
                     context,
-                    item_hash: super::log::hex_lower(&hash),
+                    item_hash: hash_hex.clone(),
                 })?);
             }
             if store {
@@ -455,7 +466,7 @@ impl Store {
                     item.id,
                     version.updated_at.clone(),
                     version.deleted,
-                    super::log::hex_lower(&hash),
+                    hash_hex,
                 ));
                 staged.bodies.push(item.data);
                 staged.versions.push(version);
