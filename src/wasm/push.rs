@@ -222,7 +222,6 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
             uploaded += sent;
             progress(acknowledged);
         }
-        drop(answers);
         if acknowledged < size {
             return Err(malformed(&format!(
                 "the node acknowledged {acknowledged} of {size} bytes"

@@ -53,32 +53,20 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        let checkpointer = self.checkpointer.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock leaves SQLite consistent (an open transaction is rolled
-            // back when dropped), so a poisoned lock is still usable.
-            let mut guard = conn
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let before = guard.total_changes();
-            let answer = f(&mut guard);
-            let wrote = guard.total_changes() != before;
-            drop(guard);
-            if wrote {
-                checkpointer.wake();
-            }
-            answer
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.call_blocking(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
     }
 
-    /// Runs `f` with the connection on the current thread (start-up and shutdown only).
+    /// Runs `f` with the connection on the current thread ([`Db::call`] runs it on a blocking one;
+    /// directly, only at start-up and shutdown), then wakes the checkpoint thread if `f` changed rows.
     pub fn call_blocking<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> ApiResult<T>,
     ) -> ApiResult<T> {
+        // A panic while holding the lock leaves SQLite consistent (an open transaction is rolled
+        // back when dropped), so a poisoned lock is still usable.
         let mut guard = self
             .conn
             .lock()
