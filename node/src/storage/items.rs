@@ -34,7 +34,13 @@ pub fn table(service: &str) -> String {
     format!("svc_{service}")
 }
 
-/// Creates a service's table and index.
+/// Creates a service's table and indexes (schema version 2).
+///
+/// The rows are keyed by `seq` (unique node-wide, so it can be the rowid): an export page walks the
+/// `(did, seq)` index and finds each row by an integer, in the order the rows are stored. Keyed by
+/// `(did, collection, id)` instead (version 1), each row of a page cost a seek through text keys:
+/// about a third of the node's time serving a 100,000-item account. The item key stays unique, for
+/// the upsert of [`put`] and for reads in key order.
 pub fn create_table(conn: &Connection, service: &str) -> rusqlite::Result<()> {
     if !is_portable_name(service) {
         return Err(rusqlite::Error::InvalidParameterName(service.to_owned()));
@@ -42,15 +48,15 @@ pub fn create_table(conn: &Connection, service: &str) -> rusqlite::Result<()> {
     let t = table(service);
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {t} (
+             seq INTEGER PRIMARY KEY,
              did TEXT NOT NULL,
              collection TEXT NOT NULL,
              id TEXT NOT NULL,
              updated_at TEXT NOT NULL,
-             seq INTEGER NOT NULL,
              deleted INTEGER NOT NULL DEFAULT 0,
              data TEXT,
-             PRIMARY KEY (did, collection, id)
-         ) WITHOUT ROWID;
+             UNIQUE (did, collection, id)
+         );
          CREATE INDEX IF NOT EXISTS idx_{t}_seq ON {t} (did, seq);"
     ))
 }
@@ -177,7 +183,8 @@ pub fn live_counts(
     Ok(counts)
 }
 
-/// Writes one item version (insert or replace), with the given sequence number.
+/// Writes one item version (insert or replace), with the given sequence number. A new version of an
+/// item moves its row to the new `seq`.
 pub fn put(conn: &Connection, service: &str, did: &str, item: &StoredItem) -> rusqlite::Result<()> {
     let t = table(service);
     conn.prepare_cached(&format!(

@@ -7,10 +7,10 @@ use super::items;
 use crate::catalog::BUILTIN;
 
 /// The migrations, in order; migration `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>] = &[v1];
+const MIGRATIONS: &[fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>] = &[v1, v2];
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Brings the database up to [`SCHEMA_VERSION`].
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
@@ -104,7 +104,48 @@ fn v1(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             "INSERT INTO services (name, position, builtin, collections) VALUES (?1, ?2, 1, ?3)",
             rusqlite::params![service.name, position as i64, collections],
         )?;
-        items::create_table(tx, service.name)?;
+        create_service_table_v1(tx, service.name)?;
+    }
+    Ok(())
+}
+
+/// A service table as version 1 made it: keyed by the item key, without rowid.
+fn create_service_table_v1(tx: &rusqlite::Transaction<'_>, service: &str) -> rusqlite::Result<()> {
+    let t = items::table(service);
+    tx.execute_batch(&format!(
+        "CREATE TABLE {t} (
+             did TEXT NOT NULL,
+             collection TEXT NOT NULL,
+             id TEXT NOT NULL,
+             updated_at TEXT NOT NULL,
+             seq INTEGER NOT NULL,
+             deleted INTEGER NOT NULL DEFAULT 0,
+             data TEXT,
+             PRIMARY KEY (did, collection, id)
+         ) WITHOUT ROWID;
+         CREATE INDEX idx_{t}_seq ON {t} (did, seq);"
+    ))
+}
+
+/// Version 2: every service table (built-in or registered) keyed by its sequence number
+/// ([`items::create_table`]); the rows are copied over as they are.
+fn v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let services = tx
+        .prepare("SELECT name FROM services ORDER BY position")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for service in services {
+        let t = items::table(&service);
+        tx.execute_batch(&format!(
+            "DROP INDEX idx_{t}_seq;
+             ALTER TABLE {t} RENAME TO {t}_v1;"
+        ))?;
+        items::create_table(tx, &service)?;
+        tx.execute_batch(&format!(
+            "INSERT INTO {t} (seq, did, collection, id, updated_at, deleted, data)
+                 SELECT seq, did, collection, id, updated_at, deleted, data FROM {t}_v1 ORDER BY seq;
+             DROP TABLE {t}_v1;"
+        ))?;
     }
     Ok(())
 }
@@ -125,5 +166,106 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         assert!(migrate(&mut conn).is_err());
+    }
+
+    /// The rows of a service table, with their DID, in sequence order.
+    fn rows(conn: &Connection, service: &str) -> Vec<(String, items::StoredItem)> {
+        conn.prepare(&format!(
+            "SELECT did, collection, id, updated_at, seq, deleted, data FROM {} ORDER BY seq",
+            items::table(service)
+        ))
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                items::StoredItem {
+                    collection: r.get(1)?,
+                    id: r.get(2)?,
+                    updated_at: r.get(3)?,
+                    seq: r.get(4)?,
+                    deleted: r.get(5)?,
+                    data: r.get(6)?,
+                },
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn version_2_keys_service_tables_by_seq_and_keeps_every_row() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A database as version 1 left it, with items in a built-in service and a registered one.
+        let tx = conn.transaction().unwrap();
+        v1(&tx).unwrap();
+        tx.execute(
+            "INSERT INTO services (name, position, builtin, collections) VALUES ('garden', 8, 0, '[\"beds\"]')",
+            [],
+        )
+        .unwrap();
+        create_service_table_v1(&tx, "garden").unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.commit().unwrap();
+        let builtin = BUILTIN[0].name;
+        for (service, seq, id, data) in [
+            (builtin, 3, "b", Some(r#"{"n":1}"#)),
+            (builtin, 1, "a", None),
+            ("garden", 2, "z", Some(r#"{"é":"ü"}"#)),
+        ] {
+            conn.execute(
+                &format!(
+                    "INSERT INTO {} (did, collection, id, updated_at, seq, deleted, data)
+                     VALUES ('did:key:z1', 'c', ?1, '2026-01-01T00:00:00.000Z', ?2, ?3, ?4)",
+                    items::table(service)
+                ),
+                rusqlite::params![id, seq, data.is_none(), data],
+            )
+            .unwrap();
+        }
+        let before = (rows(&conn, builtin), rows(&conn, "garden"));
+
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        assert_eq!((rows(&conn, builtin), rows(&conn, "garden")), before);
+        for service in [builtin, "garden"] {
+            let t = items::table(service);
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [&t],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(sql.contains("seq INTEGER PRIMARY KEY"), "{sql}");
+            assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+            let old: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name LIKE ?1",
+                    [format!("%{t}_v1%")],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(old, 0);
+        }
+        // The item key is still unique: a new version of an item moves it to the new seq.
+        let item = items::StoredItem {
+            collection: "c".into(),
+            id: "b".into(),
+            updated_at: "2026-01-02T00:00:00.000Z".into(),
+            seq: 9,
+            deleted: false,
+            data: Some(r#"{"n":2}"#.into()),
+        };
+        items::put(&conn, builtin, "did:key:z1", &item).unwrap();
+        let after = rows(&conn, builtin);
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[1].1, item);
+        let (page, more) = items::page(&conn, builtin, "did:key:z1", 1, None, 10).unwrap();
+        assert_eq!((page.len(), more), (1, false));
+        assert_eq!(page[0], item);
     }
 }
