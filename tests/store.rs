@@ -87,6 +87,7 @@ fn bundle_text(store: &Store, written: &Written) -> String {
             "2026-03-09T16:45:00Z",
             &store.chain().commitment(),
             written.commits(),
+            false,
         )
         .unwrap();
     assert_eq!(fast.text, general);
@@ -114,12 +115,16 @@ fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
                 json!({"f": 1.5, "big": 1e21, "\u{e000}": 1, "\u{1f600}": [2]}),
             ),
             item("messages", "m1", 1, json!({"text": "Ça \u{1} marche"})),
+            item("messages", "m3", 1, json!({"text": "é😀".repeat(500)})),
         ],
     );
     // A bodies record written by an older version: serde_json's form, not canonical for floats.
     let (n, h, _, l) = written.0.pop().unwrap();
-    let old_bodies = r#"[{"big":1e21,"f":1.50,"😀":[2],"":1},{"text":"Ça \u0001 marche"}]"#;
-    written.0.push((n, h, old_bodies.to_owned(), l));
+    let old_bodies = format!(
+        r#"[{{"big":1e21,"f":1.50,"😀":[2],"":1}},{{"text":"Ça \u0001 marche"}},{{"text":"{}"}}]"#,
+        "é😀".repeat(500)
+    );
+    written.0.push((n, h, old_bodies, l));
     let text = bundle_text(&store, &written);
     assert!(text.contains(r#""big":1e+21"#), "{text}");
 
@@ -138,10 +143,11 @@ fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
             "2026-03-09T16:45:00Z",
             &store.chain().commitment(),
             written.commits(),
+            true,
         )
         .unwrap();
     let fast = bundle_vault::core::bundle::sign_text(
-        &unsigned.text,
+        unsigned.text.clone(),
         unsigned.sections_at,
         &did,
         &key,
@@ -152,7 +158,7 @@ fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
     let other = bundle_vault::core::keys::Keypair::from_seed(&[6; 32]);
     assert_eq!(
         bundle_vault::core::bundle::sign_text(
-            &unsigned.text,
+            unsigned.text.clone(),
             unsigned.sections_at,
             &did,
             &other,
@@ -161,6 +167,26 @@ fn bodies_of_any_form_assemble_and_sign_like_the_general_path() {
         .unwrap_err()
         .code(),
         "DID_MISMATCH"
+    );
+    // Assembled with room for them, the proof and the ASCII form (5,000 bytes more here) fit in the
+    // text's own buffer: a bundle is not copied to be signed and handed to JavaScript.
+    let capacity = unsigned.text.capacity();
+    let signed = bundle_vault::core::bundle::sign_text(
+        unsigned.text,
+        unsigned.sections_at,
+        &did,
+        &key,
+        "2026-03-09T16:45:00Z",
+    )
+    .unwrap();
+    assert_eq!(signed, general);
+    assert_eq!(signed.capacity(), capacity);
+    let ascii = bundle_vault::core::canonical_text::ascii_json(signed);
+    assert!(ascii.is_ascii() && ascii.len() > general.len());
+    assert_eq!(ascii.capacity(), capacity);
+    assert_eq!(
+        serde_json::from_str::<Value>(&ascii).unwrap(),
+        serde_json::from_str::<Value>(&general).unwrap()
     );
 }
 

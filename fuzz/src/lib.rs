@@ -621,6 +621,7 @@ pub fn merge(data: &[u8]) {
             commits
                 .iter()
                 .map(|(n, heads, bodies, _)| (*n, heads.as_str(), bodies.as_str())),
+            false,
         )
         .expect("the store writes its bundle text");
     assert_eq!(
@@ -629,7 +630,7 @@ pub fn merge(data: &[u8]) {
     );
     assert_eq!(written.counts, rights::bundle_counts(&bundle.sections));
     let signed_text = bundle::sign_text(
-        &written.text,
+        written.text,
         written.sections_at,
         &owner_key().did(),
         owner_key(),

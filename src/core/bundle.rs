@@ -162,7 +162,7 @@ impl Bundle {
 /// with the owner's key, which must be the one `did` names: the proof member is put in at
 /// `sections_at`, where RFC 8785 order puts it. The same bytes as the RFC 8785 form of [`Bundle::sign`].
 pub fn sign_text(
-    text: &str,
+    text: String,
     sections_at: usize,
     did: &str,
     keypair: &Keypair,
@@ -173,8 +173,10 @@ pub fn sign_text(
 }
 
 /// [`sign_text`], given the SHA-256 of `text` (which the caller may compute where hashing is fastest).
+/// The proof goes into `text` itself, within its spare capacity when it has enough: a bundle is not
+/// copied to be signed.
 pub fn sign_text_hashed(
-    text: &str,
+    mut text: String,
     sections_at: usize,
     did: &str,
     keypair: &Keypair,
@@ -188,13 +190,12 @@ pub fn sign_text_hashed(
         ));
     }
     let proof = proof::sign_prehashed(document_hash, keypair, created)?;
-    let proof_text = canonical::to_canonical_string(&Value::Object(proof))?;
-    let mut out = String::with_capacity(text.len() + proof_text.len() + 16);
-    out.push_str(&text[..sections_at]);
-    out.push_str(",\"proof\":");
-    out.push_str(&proof_text);
-    out.push_str(&text[sections_at..]);
-    Ok(out)
+    let member = format!(
+        ",\"proof\":{}",
+        canonical::to_canonical_string(&Value::Object(proof))?
+    );
+    text.insert_str(sections_at, &member);
+    Ok(text)
 }
 
 /// What a successful bundle verification established.

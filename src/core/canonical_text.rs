@@ -131,27 +131,63 @@ pub fn push_string(out: &mut String, text: &str) {
 /// escape means the character, so the text stays valid. The vault hands large JSON text to JavaScript
 /// in this form: decoding ASCII bytes into a JavaScript string is several times faster than decoding
 /// UTF-8 with some non-ASCII characters, which also makes the whole string two bytes per character.
-/// Borrowed, unchanged, when `text` is ASCII already.
-pub fn ascii_json(text: &str) -> Cow<'_, str> {
-    let Some(first) = text.bytes().position(|b| b >= 0x80) else {
-        return Cow::Borrowed(text);
-    };
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut rest = text;
-    let mut next = first;
+/// The escapes are written into the text's own buffer, from the end backward, after it has grown
+/// once to its final size: a large text is not held twice. Unchanged when it is ASCII already.
+pub fn ascii_json(text: String) -> String {
+    let extra = ascii_json_extra(&text);
+    if extra == 0 {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    // Invariant: the text before `read` is still to be converted; what it becomes ends at `write`.
+    let mut read = bytes.len();
+    bytes.resize(read + extra, 0);
+    let mut write = bytes.len();
     let mut units = [0u16; 2];
-    loop {
-        out.push_str(&rest[..next]);
-        rest = &rest[next..];
-        let Some(c) = rest.chars().next() else { break };
+    while let Some(last) = bytes[..read].iter().rposition(|&b| b >= 0x80) {
+        let end = last + 1;
+        let run = read - end;
+        bytes.copy_within(end..read, write - run);
+        write -= run;
+        let mut start = last;
+        while start > 0 && bytes[start] & 0xC0 == 0x80 {
+            start -= 1;
+        }
+        // The character is read before its escape, which may overwrite it, is written.
+        let Some(c) = std::str::from_utf8(&bytes[start..end])
+            .ok()
+            .and_then(|s| s.chars().next())
+        else {
+            break;
+        };
+        let mut escape = String::with_capacity(12);
         for unit in c.encode_utf16(&mut units) {
             // Writing to a String cannot fail.
-            let _ = write!(out, "\\u{unit:04x}");
+            let _ = write!(escape, "\\u{unit:04x}");
         }
-        rest = &rest[c.len_utf8()..];
-        next = rest.bytes().position(|b| b >= 0x80).unwrap_or(rest.len());
+        bytes[write - escape.len()..write].copy_from_slice(escape.as_bytes());
+        write -= escape.len();
+        read = start;
     }
-    Cow::Owned(out)
+    debug_assert_eq!(read, write);
+    // ASCII, from valid UTF-8.
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The bytes [`ascii_json`] adds to `text`: an escape `\uxxxx` (6 bytes) for a character of 2 or 3
+/// UTF-8 bytes, a surrogate pair of them (12 bytes) for one of 4; a lead byte says which.
+pub fn ascii_json_extra(text: &str) -> usize {
+    text.bytes()
+        .map(|b| match b {
+            0xC0..=0xDF => 4,
+            0xE0..=0xEF => 3,
+            0xF0..=0xFF => 8,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Where the `proof` member of a canonical object's `text` lies, given its value `proof` (a slice of
@@ -421,7 +457,7 @@ mod tests {
     #[test]
     fn ascii_json_is_the_same_value_in_ascii() {
         let text = r#"{"a":"é😀 x\u00e9\n","b":["ü",1,null],"ké":"€"}"#;
-        let ascii = ascii_json(text);
+        let ascii = ascii_json(text.to_owned());
         assert!(ascii.is_ascii(), "{ascii}");
         assert_eq!(
             ascii,
@@ -429,7 +465,7 @@ mod tests {
         );
         let parsed: Value = serde_json::from_str(&ascii).unwrap();
         assert_eq!(parsed, serde_json::from_str::<Value>(text).unwrap());
-        assert!(matches!(ascii_json(r#"{"a":1}"#), Cow::Borrowed(_)));
+        assert_eq!(ascii_json(r#"{"a":1}"#.to_owned()), r#"{"a":1}"#);
     }
 
     proptest! {
@@ -449,10 +485,26 @@ mod tests {
             prop_assert_eq!(needs_escape(&with), bytewise(&with));
         }
 
+        // Written backward in place, the text is what a forward, character-by-character writer gives.
+        #[test]
+        fn ascii_json_escapes_each_non_ascii_character(text in any::<String>()) {
+            let mut forward = String::new();
+            for c in text.chars() {
+                if c.is_ascii() {
+                    forward.push(c);
+                } else {
+                    for unit in c.encode_utf16(&mut [0u16; 2]) {
+                        forward.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+            }
+            prop_assert_eq!(ascii_json(text), forward);
+        }
+
         #[test]
         fn ascii_json_parses_to_the_same_value(text in any::<String>()) {
             let json = serde_json::to_string(&serde_json::json!({"s": text, "t": [text.clone()]})).unwrap();
-            let ascii = ascii_json(&json);
+            let ascii = ascii_json(json.clone());
             prop_assert!(ascii.is_ascii());
             prop_assert_eq!(
                 serde_json::from_str::<Value>(&ascii).unwrap(),

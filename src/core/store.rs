@@ -651,6 +651,9 @@ impl Store {
     /// The unsigned bundle of [`Store::assemble`] (with the log commitment `log`) as RFC 8785 text,
     /// written straight from the stored records: the bodies, stored as canonical text, are copied, not
     /// parsed into values. A body that is not canonical (written by an older version) is canonicalized.
+    /// With `ascii_room`, the text also has the spare capacity that a proof and
+    /// [`ascii_json`](canonical_text::ascii_json) add, so that both happen in place: a text that has to
+    /// grow is copied when the memory after it is taken.
     pub fn assemble_text<'a>(
         &self,
         did: &str,
@@ -658,6 +661,7 @@ impl Store {
         exported_at: &str,
         log: &LogCommitment,
         commits: impl IntoIterator<Item = (u64, &'a str, &'a str)>,
+        ascii_room: bool,
     ) -> Result<BundleText> {
         type Items<'b> = Vec<(Cow<'b, str>, Cow<'b, str>, Cow<'b, str>)>;
         let mut out: BTreeMap<&str, BTreeMap<&str, Items<'a>>> = BTreeMap::new();
@@ -697,13 +701,21 @@ impl Store {
             }
         }
         self.check_all_found(found)?;
+        let extra = |text: &str| {
+            if ascii_room {
+                canonical_text::ascii_json_extra(text)
+            } else {
+                0
+            }
+        };
         let size: usize = out
             .values()
             .flat_map(|c| c.values())
             .flat_map(|items| items.iter())
-            .map(|(id, t, body)| id.len() + t.len() + body.len() + 40)
+            .map(|(id, t, body)| id.len() + t.len() + body.len() + 40 + extra(id) + extra(body))
             .sum();
-        let mut text = String::with_capacity(size + 1024);
+        let mut text =
+            String::with_capacity(size + 1024 + extra(did) + extra(node) + extra(exported_at));
         let string = canonical_text::push_string;
         text.push_str("{\"did\":");
         string(&mut text, did);

@@ -6,7 +6,7 @@
 //! goes through the core's strict parser, which checks depth, unsafe integers and duplicate keys.
 //! Going out, the core's JSON text is turned into objects by `JSON.parse`, in ASCII.
 
-use js_sys::Reflect;
+use js_sys::{JsString, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -63,11 +63,61 @@ extern "C" {
     fn to_json_text(value: &JsValue) -> JsValue;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's `TextEncoder` (browsers, workers and Node.js have it).
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Utf8Encoder;
+    #[wasm_bindgen(constructor, js_class = "TextEncoder")]
+    fn new() -> Utf8Encoder;
+    /// Writes as much of `source` as fits into `destination`, which is wasm memory itself.
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(
+        this: &Utf8Encoder,
+        source: &JsString,
+        destination: &mut [u8],
+    ) -> EncodeIntoResult;
+
+    type EncodeIntoResult;
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &EncodeIntoResult) -> u32;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeIntoResult) -> u32;
+}
+
+/// A JavaScript string as UTF-8, encoded straight into a buffer about its size. (Taking a string
+/// the usual way reserves three bytes per UTF-16 unit as soon as one character is not ASCII: 180 MiB
+/// for a 60 MB bundle, which wasm memory then keeps, as it never shrinks.) A buffer too small for the
+/// rest is grown by what the text so far suggests, capped at three bytes per unit.
+fn utf8_of(text: &JsString) -> Result<String> {
+    let units = text.length() as usize;
+    let encoder = Utf8Encoder::new();
+    let mut bytes = vec![0u8; units + units / 16 + 16];
+    let (mut read, mut written) = (0usize, 0usize);
+    let mut rest = text.clone();
+    loop {
+        let result = encoder.encode_into(&rest, &mut bytes[written..]);
+        read += result.read() as usize;
+        written += result.written() as usize;
+        if read >= units {
+            break;
+        }
+        rest = text.slice(read as u32, units as u32);
+        let left = units - read;
+        // Bytes per unit so far, with an eighth more, and room for a surrogate pair at least.
+        let guess = left.saturating_mul(written.max(1)).div_ceil(read.max(1));
+        let more = (guess + guess / 8).min(left.saturating_mul(3)) + 4;
+        bytes.resize(written + more, 0);
+    }
+    bytes.truncate(written);
+    String::from_utf8(bytes).map_err(|e| Error::InvalidJson(e.to_string()))
+}
+
 /// The JSON text of a JavaScript value, or the typed reason it has none.
 pub fn text_of(value: &JsValue) -> Result<String> {
     let out = to_json_text(value);
-    if let Some(text) = out.as_string() {
-        return Ok(text);
+    if let Some(text) = out.dyn_ref::<JsString>() {
+        return utf8_of(text);
     }
     let field = |name: &str| {
         Reflect::get(&out, &name.into())
@@ -90,12 +140,13 @@ pub fn value_of(value: &JsValue) -> Result<Value> {
 
 /// A core JSON value as a JavaScript value.
 pub fn to_js(value: &Value) -> Result<JsValue> {
-    parse(&serde_json::to_string(value).map_err(|e| Error::InvalidJson(e.to_string()))?)
+    parse(serde_json::to_string(value).map_err(|e| Error::InvalidJson(e.to_string()))?)
 }
 
 /// JSON text as a JavaScript value (`JSON.parse`), handed over in ASCII
-/// ([`ascii_json`](crate::core::canonical_text::ascii_json)), which JavaScript decodes much faster.
-pub fn parse(text: &str) -> Result<JsValue> {
+/// ([`ascii_json`](crate::core::canonical_text::ascii_json), in the text's own buffer), which
+/// JavaScript decodes much faster.
+pub fn parse(text: String) -> Result<JsValue> {
     js_sys::JSON::parse(&crate::core::canonical_text::ascii_json(text))
         .map_err(|_| Error::InvalidJson("JSON.parse refused the output".into()))
 }

@@ -85,7 +85,7 @@ async fn bundle_bytes(
     exported_at: &str,
     log: &LogCommitment,
 ) -> Result<(Vec<u8>, SectionCounts)> {
-    let (signed, counts) = sign_bundle(inner, exported_at, Some(log.clone())).await?;
+    let (signed, counts) = sign_bundle(inner, exported_at, Some(log.clone()), false).await?;
     let bytes = signed.into_bytes();
     Ok((bytes, counts))
 }

@@ -261,9 +261,9 @@ impl Vault {
             let bundle = {
                 let _guard = inner.writer.lock().await;
                 refresh(&inner).await?;
-                assemble_text(&inner, &super::keypair::now(), None).await?
+                assemble_text(&inner, &super::keypair::now(), None, true).await?
             };
-            jsv::parse(&bundle.text)
+            jsv::parse(bundle.text)
         })
     }
 
@@ -613,9 +613,9 @@ impl Vault {
             let (signed, _) = {
                 let _guard = inner.writer.lock().await;
                 refresh(&inner).await?;
-                sign_bundle(&inner, &super::keypair::now(), None).await?
+                sign_bundle(&inner, &super::keypair::now(), None, true).await?
             };
-            jsv::parse(&signed)
+            jsv::parse(signed)
         })
     }
 
@@ -702,19 +702,21 @@ impl Vault {
 
 /// Signs the bundle assembled from IndexedDB with `exported_at` (also the proof's `created`) and, when
 /// given, another log commitment (a prefix of the log the items are unchanged since). Callers hold the
-/// writer lock, so that the items and the commitment belong together.
+/// writer lock, so that the items and the commitment belong together. With `ascii_room`, the text has
+/// room to become ASCII in place ([`jsv::parse`]).
 pub(crate) async fn sign_bundle(
     inner: &Inner,
     exported_at: &str,
     log: Option<LogCommitment>,
+    ascii_room: bool,
 ) -> Result<(String, crate::core::receipt::SectionCounts)> {
     inner.with_key(|_| Ok(()))?;
-    let unsigned = assemble_text(inner, exported_at, log).await?;
+    let unsigned = assemble_text(inner, exported_at, log, ascii_room).await?;
     let did = inner.did()?;
     let hash = super::digest::sha256(unsigned.text.as_bytes()).await;
     let signed = inner.with_key(|key| {
         crate::core::bundle::sign_text_hashed(
-            &unsigned.text,
+            unsigned.text,
             unsigned.sections_at,
             &did,
             key,
@@ -728,11 +730,13 @@ pub(crate) async fn sign_bundle(
 /// The unsigned bundle from IndexedDB as RFC 8785 text (the log commitment is the current one unless
 /// `log` is given). The heads and bodies are one snapshot; commits in it that are newer than the
 /// in-memory index (another tab's, committed since the caller refreshed) are left out, so the bundle
-/// is exactly the state its log commitment names.
+/// is exactly the state its log commitment names. With `ascii_room`, the text has room for a proof
+/// and to become ASCII in place (`Store::assemble_text`).
 pub(crate) async fn assemble_text(
     inner: &Inner,
     exported_at: &str,
     log: Option<LogCommitment>,
+    ascii_room: bool,
 ) -> Result<crate::core::store::BundleText> {
     inner.check_open()?;
     let did = inner.did()?;
@@ -750,7 +754,7 @@ pub(crate) async fn assemble_text(
     let log = log.unwrap_or_else(|| state.store.chain().commitment());
     state
         .store
-        .assemble_text(&did, "bundle-vault", exported_at, &log, commits)
+        .assemble_text(&did, "bundle-vault", exported_at, &log, commits, ascii_room)
 }
 
 /// The writes of a commit of log entries alone (a receipt), plus `extra`, for one transaction.
