@@ -2,9 +2,10 @@
 //!
 //! Coming in, a JavaScript value is serialized by the engine's own `JSON.stringify` (fast, and it
 //! refuses cycles and BigInt). It writes non-finite numbers as `null`, silently; those are refused: a
-//! walk looks for one when the text has a `null`, and a replacer then names the place. The text then
-//! goes through the core's strict parser, which checks depth, unsafe integers and duplicate keys.
-//! Going out, the core's JSON text is turned into objects by `JSON.parse`, in ASCII.
+//! walk looks for one when the text has a `null`, and a replacer then names the place. The text is
+//! encoded into wasm memory as UTF-8 by `TextEncoder.encodeInto`, in a buffer about its size, and
+//! then goes through the core's strict parser, which checks depth, unsafe integers and duplicate
+//! keys. Going out, the core's JSON text is turned into objects by `JSON.parse`, in ASCII.
 
 use js_sys::{JsString, Reflect};
 use serde_json::Value;
