@@ -127,8 +127,8 @@ fn create_service_table_v1(tx: &rusqlite::Transaction<'_>, service: &str) -> rus
     ))
 }
 
-/// Version 2: every service table (built-in or registered) keyed by its sequence number
-/// ([`items::create_table`]); the rows are copied over as they are.
+/// Version 2: every service table (built-in or registered) as a table with a rowid
+/// ([`items::create_table`]); the rows are copied over as they are, in sequence order.
 fn v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let services = tx
         .prepare("SELECT name FROM services ORDER BY position")?
@@ -142,8 +142,8 @@ fn v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
         ))?;
         items::create_table(tx, &service)?;
         tx.execute_batch(&format!(
-            "INSERT INTO {t} (seq, did, collection, id, updated_at, deleted, data)
-                 SELECT seq, did, collection, id, updated_at, deleted, data FROM {t}_v1 ORDER BY seq;
+            "INSERT INTO {t} (did, collection, id, updated_at, seq, deleted, data)
+                 SELECT did, collection, id, updated_at, seq, deleted, data FROM {t}_v1 ORDER BY seq;
              DROP TABLE {t}_v1;"
         ))?;
     }
@@ -194,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn version_2_keys_service_tables_by_seq_and_keeps_every_row() {
+    fn version_2_gives_service_tables_a_rowid_and_keeps_every_row() {
         let mut conn = Connection::open_in_memory().unwrap();
         // A database as version 1 left it, with items in a built-in service and a registered one.
         let tx = conn.transaction().unwrap();
@@ -240,8 +240,8 @@ mod tests {
                     |r| r.get(0),
                 )
                 .unwrap();
-            assert!(sql.contains("seq INTEGER PRIMARY KEY"), "{sql}");
             assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+            assert!(sql.contains("UNIQUE (did, collection, id)"), "{sql}");
             let old: i64 = conn
                 .query_row(
                     "SELECT count(*) FROM sqlite_master WHERE name LIKE ?1",
@@ -251,7 +251,16 @@ mod tests {
                 .unwrap();
             assert_eq!(old, 0);
         }
-        // The item key is still unique: a new version of an item moves it to the new seq.
+        // The item key is still unique: a new version of an item is written over its row.
+        let rowid_of_b = |conn: &Connection| -> i64 {
+            conn.query_row(
+                &format!("SELECT rowid FROM {} WHERE id = 'b'", items::table(builtin)),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let rowid = rowid_of_b(&conn);
         let item = items::StoredItem {
             collection: "c".into(),
             id: "b".into(),
@@ -264,6 +273,7 @@ mod tests {
         let after = rows(&conn, builtin);
         assert_eq!(after.len(), 2);
         assert_eq!(after[1].1, item);
+        assert_eq!(rowid_of_b(&conn), rowid);
         let (page, more) = items::page(&conn, builtin, "did:key:z1", 1, None, 10).unwrap();
         assert_eq!((page.len(), more), (1, false));
         assert_eq!(page[0], item);
