@@ -1,6 +1,7 @@
 //! Schema migrations, tracked with `PRAGMA user_version`. Each migration runs in one transaction;
 //! a database newer than this program is refused.
 
+use bundle_vault::core::export::is_portable_name;
 use rusqlite::Connection;
 
 use super::items;
@@ -135,6 +136,10 @@ fn v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
         .query_map([], |row| row.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for service in services {
+        // The name becomes part of SQL: only a portable name (as registering checked) may.
+        if !is_portable_name(&service) {
+            return Err(rusqlite::Error::InvalidParameterName(service));
+        }
         let t = items::table(&service);
         tx.execute_batch(&format!(
             "DROP INDEX idx_{t}_seq;
