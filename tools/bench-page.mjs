@@ -7,8 +7,8 @@
 //     assembled from IndexedDB, canonicalized and signed (eddsa-jcs-2022), uploaded through the
 //     transfer session endpoints with its receipt checked;
 //   - limits: the same pages fetched and parsed with no processing, the same bytes written raw to
-//     IndexedDB as byte arrays (one record per item, and 1,000-item chunk records), WebCrypto SHA-256 of the
-//     canonical bundle bytes, and the upload of as many bytes without a commit.
+//     IndexedDB as byte arrays (one record per item, and 1,000-item chunk records), WebCrypto
+//     SHA-256 of the canonical bundle bytes, and the upload of as many bytes without a commit.
 // Both sides use one DID: the vault imports the seed as the platform's plain key file, the baseline
 // imports the same seed into WebCrypto.
 import init, * as pkg from "/pkg/bundle_vault.js";

@@ -252,7 +252,9 @@ pub fn has_any(conn: &Connection, service: &str, did: &str) -> rusqlite::Result<
         .is_some())
 }
 
-fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+/// A row of `collection, id, updated_at, seq, deleted, data` (in that order, further columns
+/// ignored) as a stored item.
+pub(super) fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
     Ok(StoredItem {
         collection: row.get(0)?,
         id: row.get(1)?,

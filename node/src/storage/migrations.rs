@@ -176,23 +176,11 @@ mod tests {
     /// The rows of a service table, with their DID, in sequence order.
     fn rows(conn: &Connection, service: &str) -> Vec<(String, items::StoredItem)> {
         conn.prepare(&format!(
-            "SELECT did, collection, id, updated_at, seq, deleted, data FROM {} ORDER BY seq",
+            "SELECT collection, id, updated_at, seq, deleted, data, did FROM {} ORDER BY seq",
             items::table(service)
         ))
         .unwrap()
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                items::StoredItem {
-                    collection: r.get(1)?,
-                    id: r.get(2)?,
-                    updated_at: r.get(3)?,
-                    seq: r.get(4)?,
-                    deleted: r.get(5)?,
-                    data: r.get(6)?,
-                },
-            ))
-        })
+        .query_map([], |r| Ok((r.get(6)?, items::row_to_item(r)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap()
