@@ -84,11 +84,27 @@ impl Db {
 
 /// Copies the WAL back into the database file on its own thread and connection, after each call
 /// that changed rows.
-/// Wake-ups while a checkpoint runs are merged into one more. The thread ends when the last [`Db`]
-/// clone is dropped.
+/// Wake-ups while a checkpoint runs are merged into one more. When the last [`Db`] clone is dropped,
+/// the thread is told to end and waited for: its connection is closed (and SQLite has removed the
+/// WAL files) before a stopped node is reported stopped.
 #[derive(Clone)]
 struct Checkpointer {
-    wake: SyncSender<()>,
+    thread: Arc<CheckpointThread>,
+}
+
+struct CheckpointThread {
+    wake: Option<SyncSender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for CheckpointThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop once a running checkpoint is done.
+        drop(self.wake.take());
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 impl Checkpointer {
@@ -101,7 +117,7 @@ impl Checkpointer {
             })
             .map_err(|e| format!("cannot open {} to checkpoint: {e}", path.display()))?;
         let (wake, woken) = mpsc::sync_channel::<()>(1);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("bundle-node-checkpoint".into())
             .spawn(move || {
                 while woken.recv().is_ok() {
@@ -114,13 +130,20 @@ impl Checkpointer {
                 }
             })
             .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
-        Ok(Checkpointer { wake })
+        Ok(Checkpointer {
+            thread: Arc::new(CheckpointThread {
+                wake: Some(wake),
+                handle: Some(handle),
+            }),
+        })
     }
 
     fn wake(&self) {
         // Full: a checkpoint is already due, and it will see this write too.
-        match self.wake.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+        if let Some(wake) = &self.thread.wake {
+            match wake.try_send(()) {
+                Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+            }
         }
     }
 }
@@ -185,5 +208,23 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// Once the last handle is dropped, both connections are closed: SQLite has removed the WAL
+    /// files, and no thread of the node touches the directory any more.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_last_handle_closes_every_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let other = db.clone();
+        db.call(|conn| Ok(conn.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .unwrap();
+        drop(db);
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        assert!(wal.exists(), "a clone still holds the database");
+        drop(other);
+        assert!(!wal.exists(), "a connection outlived the last handle");
+        assert!(!dir.path().join(format!("{DB_FILE}-shm")).exists());
     }
 }
