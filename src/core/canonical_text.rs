@@ -49,6 +49,38 @@ pub fn canonical_depth(text: &str, max_depth: usize) -> Option<usize> {
     (r.value_tracking(0, max_depth, &mut deepest) && r.i == r.b.len()).then_some(deepest)
 }
 
+/// The elements of `text` when it is an array in RFC 8785 form, each element within `max_depth`
+/// containers: each element's text, read in the one pass that recognizes them as [`is_canonical`]
+/// does. `None` when the text is not such an array.
+pub fn canonical_elements(text: &str, max_depth: usize) -> Option<Vec<&str>> {
+    let mut r = Recognizer {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    if !r.eat(b'[') {
+        return None;
+    }
+    let mut out = Vec::new();
+    if !r.eat(b']') {
+        loop {
+            let start = r.i;
+            if !r.value(0, max_depth) {
+                return None;
+            }
+            // A span at ASCII delimiters: always char boundaries.
+            out.push(text.get(start..r.i)?);
+            if r.eat(b',') {
+                continue;
+            }
+            if !r.eat(b']') {
+                return None;
+            }
+            break;
+        }
+    }
+    (r.i == r.b.len()).then_some(out)
+}
+
 /// The members of a canonical object, as [`canonical_members`] reads them.
 #[derive(Debug)]
 pub struct Members<'t> {
@@ -87,29 +119,38 @@ pub fn canonical_members<'t>(text: &'t str, max_depth: usize, open: &str) -> Opt
     })
 }
 
-/// Whether a JSON string of `text` has an escape: a control character, `"` or `\`. Eight bytes at a
-/// time (a byte is below 0x20, or equal to `"` or `\`, when a subtraction borrows into its top bit),
-/// since every string the vault writes passes here.
+/// Whether a JSON string of `text` has an escape: a control character, `"` or `\`.
 pub fn needs_escape(text: &str) -> bool {
+    plain_prefix(text.as_bytes()) < text.len()
+}
+
+/// How many bytes at the start of `bytes` a JSON string holds as they are: the length up to the first
+/// control character, `"` or `\`. Eight bytes at a time (a byte is below 0x20, or equal to `"` or
+/// `\`, when a subtraction borrows into its top bit; the lowest such byte of a word is exact), since
+/// every string the vault reads or writes passes here, and most of a JSON text is in its strings.
+fn plain_prefix(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const TOPS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & TOPS != 0;
-    let mut chunks = text.as_bytes().chunks_exact(8);
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & TOPS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut done = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let x = u64::from_le_bytes(word);
-        if x.wrapping_sub(ONES * 0x20) & !x & TOPS != 0
-            || has_zero(x ^ (ONES * u64::from(b'"')))
-            || has_zero(x ^ (ONES * u64::from(b'\\')))
-        {
-            return true;
+        let special = (x.wrapping_sub(ONES * 0x20) & !x & TOPS)
+            | zero_bytes(x ^ (ONES * u64::from(b'"')))
+            | zero_bytes(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            return done + special.trailing_zeros() as usize / 8;
         }
+        done += 8;
     }
-    chunks
-        .remainder()
+    let rest = chunks.remainder();
+    done + rest
         .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .unwrap_or(rest.len())
 }
 
 /// Appends `text` as a JSON string in its RFC 8785 form (serde_json escapes exactly as RFC 8785
@@ -394,6 +435,7 @@ impl<'a> Recognizer<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
+            self.i += plain_prefix(self.b.get(self.i..)?);
             match *self.b.get(self.i)? {
                 b'"' => {
                     let end = self.i;
@@ -423,8 +465,8 @@ impl<'a> Recognizer<'a> {
                         _ => return None,
                     }
                 }
-                0x00..=0x1f => return None,
-                _ => self.i += 1,
+                // A control character: nothing else ends a plain run.
+                _ => return None,
             }
         }
     }
@@ -462,15 +504,23 @@ impl<'a> Recognizer<'a> {
     }
 }
 
-/// RFC 8785 key order (UTF-16 code units) for unescaped keys. Byte order agrees with it unless a key
-/// has a character from U+E000 up (UTF-8 lead byte 0xEE or above).
+/// RFC 8785 key order (UTF-16 code units) for unescaped keys. Byte order agrees with it except where
+/// the first differing character is from U+E000 up on one side (UTF-8 lead byte 0xEE or above) and
+/// outside the Basic Multilingual Plane on the other: so only a first differing byte of 0xEE or above
+/// needs a look at the characters. (A difference in a continuation byte has the same lead byte, so
+/// the same range, on both sides.)
 fn key_less(a: &[u8], b: &[u8]) -> bool {
-    if a.iter().chain(b).all(|&c| c < 0xEE) {
-        return a < b;
-    }
-    match (std::str::from_utf8(a), std::str::from_utf8(b)) {
-        (Ok(a), Ok(b)) => a.encode_utf16().lt(b.encode_utf16()),
-        _ => false,
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    match (a.get(common), b.get(common)) {
+        (Some(&x), Some(&y)) if x >= 0xEE || y >= 0xEE => {
+            match (std::str::from_utf8(a), std::str::from_utf8(b)) {
+                (Ok(a), Ok(b)) => a.encode_utf16().lt(b.encode_utf16()),
+                _ => false,
+            }
+        }
+        (Some(x), Some(y)) => x < y,
+        // One is a prefix of the other (or they are equal).
+        _ => a.len() < b.len(),
     }
 }
 
@@ -497,20 +547,25 @@ mod tests {
     }
 
     proptest! {
-        // The eight-bytes-at-a-time scan answers as a byte-by-byte one, wherever the byte that needs
-        // an escape lies, next to any other bytes (non-ASCII ones included).
+        // The eight-bytes-at-a-time scan answers as a byte-by-byte one, wherever the bytes that need
+        // an escape lie (one or two, in one word or in two), next to any other bytes (non-ASCII ones
+        // included).
         #[test]
-        fn needs_escape_is_the_bytewise_scan(
+        fn plain_prefix_is_the_bytewise_scan(
             text in "[ -~é😀\u{80}\u{ff}]{0,40}",
-            special in prop::sample::select(vec!['\0', '\u{1f}', '"', '\\', ' ', '!', '#', '[', ']', '\u{7f}']),
-            at in any::<prop::sample::Index>(),
+            specials in prop::collection::vec(
+                (prop::sample::select(vec!['\0', '\u{1f}', '"', '\\', ' ', '!', '#', '[', ']', '\u{7f}']), any::<prop::sample::Index>()),
+                0..3,
+            ),
         ) {
-            let bytewise = |t: &str| t.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
-            prop_assert_eq!(needs_escape(&text), bytewise(&text));
+            let bytewise = |t: &str| t.bytes().position(|b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(t.len());
             let mut with: Vec<char> = text.chars().collect();
-            with.insert(at.index(with.len() + 1), special);
+            for (special, at) in specials {
+                with.insert(at.index(with.len() + 1), special);
+            }
             let with: String = with.into_iter().collect();
-            prop_assert_eq!(needs_escape(&with), bytewise(&with));
+            prop_assert_eq!(plain_prefix(with.as_bytes()), bytewise(&with));
+            prop_assert_eq!(needs_escape(&with), bytewise(&with) < with.len());
         }
 
         // Written backward in place, the text is what a forward, character-by-character writer gives:
@@ -681,6 +736,56 @@ mod tests {
         assert!(!is_canonical("{\"\u{e000}\":2,\"\u{1f600}\":1}", MAX_DEPTH));
     }
 
+    #[test]
+    fn canonical_elements_reads_each_canonical_element() {
+        let text = r#"[{"a":[1,"x\n"]},"é",null,[],-1.5]"#;
+        assert_eq!(
+            canonical_elements(text, MAX_DEPTH).unwrap(),
+            [r#"{"a":[1,"x\n"]}"#, r#""é""#, "null", "[]", "-1.5"]
+        );
+        assert_eq!(
+            canonical_elements("[]", MAX_DEPTH).unwrap(),
+            Vec::<&str>::new()
+        );
+        // Depth counts from each element.
+        assert!(canonical_elements("[[[1]]]", 2).is_some());
+        assert!(canonical_elements("[[[1]]]", 1).is_none());
+        for bad in [
+            "",
+            "{}",
+            "1",
+            "[",
+            "]",
+            "[1,]",
+            "[,1]",
+            "[1 ]",
+            " [1]",
+            "[1] ",
+            "[1][2]",
+            "[1,2",
+            r#"[{"b":1,"a":2}]"#,
+            "[1.0]",
+            r#"["\u0041"]"#,
+        ] {
+            assert!(canonical_elements(bad, MAX_DEPTH).is_none(), "{bad}");
+        }
+    }
+
+    proptest! {
+        // Keys compare as their UTF-16 code units do, whatever characters they share or differ by.
+        #[test]
+        fn key_order_is_utf16_order(
+            a in "[a-bé\u{7ff}\u{800}\u{d7ff}\u{e000}\u{ffff}\u{10000}😀]{0,5}",
+            b in "[a-bé\u{7ff}\u{800}\u{d7ff}\u{e000}\u{ffff}\u{10000}😀]{0,5}",
+        ) {
+            let utf16 = a.encode_utf16().lt(b.encode_utf16());
+            prop_assert_eq!(key_less(a.as_bytes(), b.as_bytes()), utf16);
+            // With a shared start, as sorted keys often have.
+            let (pa, pb) = (format!("k😀{a}"), format!("k😀{b}"));
+            prop_assert_eq!(key_less(pa.as_bytes(), pb.as_bytes()), utf16);
+        }
+    }
+
     fn has_escaped_key(v: &Value) -> bool {
         match v {
             Value::Array(items) => items.iter().any(has_escaped_key),
@@ -711,6 +816,23 @@ mod tests {
     }
 
     proptest! {
+        // An array's elements are read exactly when the array is canonical (the recognizer takes no
+        // escaped key), and are its elements.
+        #[test]
+        fn canonical_elements_agrees_with_is_canonical(v in prop::collection::vec(value(), 0..4), cut in 0usize..64, insert in "[ ,:{}\\[\\]\"0-9eE.+-]{0,2}") {
+            prop_assume!(!v.iter().any(has_escaped_key));
+            let text = canonical::to_canonical_string(&Value::Array(v.clone())).unwrap();
+            let elements = canonical_elements(&text, MAX_DEPTH).unwrap();
+            let expected: Vec<String> = v.iter().map(|e| canonical::to_canonical_string(e).unwrap()).collect();
+            prop_assert_eq!(elements, expected);
+            let mut at = cut.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let broken = format!("{}{}{}", &text[..at], insert, &text[at..]);
+            prop_assert_eq!(canonical_elements(&broken, MAX_DEPTH).is_some(), broken.starts_with('[') && is_canonical(&broken, MAX_DEPTH));
+        }
+
         /// Every canonical text the canonicalizer makes is recognized unless it has escaped keys.
         #[test]
         fn canonical_output_is_recognized(v in value()) {

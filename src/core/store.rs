@@ -673,13 +673,24 @@ impl Store {
         }
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
-            // Borrowed from the records: assembling allocates nothing per item but its place.
-            let (heads, bodies): (_, Vec<&'a RawValue>) =
-                read_commit(number, heads_json, bodies_json)?;
+            // Borrowed from the records: assembling allocates nothing per item but its place. The
+            // bodies record, as the vault writes it, is a canonical array of canonical bodies: one
+            // pass checks that and finds them. Otherwise (a record written by an older version,
+            // or damaged) each body is read, and checked when it is used.
+            let heads = read_heads(number, heads_json)?;
+            let bodies: Vec<(&'a str, bool)> =
+                match canonical_text::canonical_elements(bodies_json, canonical::MAX_DEPTH) {
+                    Some(bodies) => bodies.into_iter().map(|body| (body, true)).collect(),
+                    None => read_bodies::<&'a RawValue>(number, bodies_json)?
+                        .into_iter()
+                        .map(|body| (body.get(), false))
+                        .collect(),
+                };
+            check_pairs(number, &heads, &bodies)?;
             let Some((section, collections)) = self.sections.get_key_value(&*heads.section) else {
                 continue;
             };
-            for (pos, (HeadView(collection, id, updated_at, deleted, _), body)) in
+            for (pos, (HeadView(collection, id, updated_at, deleted, _), (body, canonical))) in
                 heads.rows.into_iter().zip(bodies).enumerate()
             {
                 let Some((collection, items)) = collections.get_key_value(&*collection) else {
@@ -691,7 +702,11 @@ impl Store {
                 if !is_current || deleted {
                     continue;
                 }
-                let body = canonical_text::canonical_form(body.get())?;
+                let body = if canonical {
+                    Cow::Borrowed(body)
+                } else {
+                    canonical_text::canonical_form(body)?
+                };
                 found += 1;
                 out.entry(section.as_str())
                     .or_default()
@@ -793,16 +808,29 @@ fn read_commit<'a, B: Deserialize<'a>>(
     heads_json: &'a str,
     bodies_json: &'a str,
 ) -> Result<(HeadsView<'a>, Vec<B>)> {
-    let heads: HeadsView<'a> = serde_json::from_str(heads_json)
-        .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))?;
-    let bodies: Vec<B> = serde_json::from_str(bodies_json)
-        .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))?;
+    let heads = read_heads(number, heads_json)?;
+    let bodies = read_bodies(number, bodies_json)?;
+    check_pairs(number, &heads, &bodies)?;
+    Ok((heads, bodies))
+}
+
+fn read_heads(number: u64, heads_json: &str) -> Result<HeadsView<'_>> {
+    serde_json::from_str(heads_json)
+        .map_err(|e| Error::LogBroken(format!("commit {number} heads: {e}")))
+}
+
+fn read_bodies<'a, B: Deserialize<'a>>(number: u64, bodies_json: &'a str) -> Result<Vec<B>> {
+    serde_json::from_str(bodies_json)
+        .map_err(|e| Error::LogBroken(format!("commit {number} bodies: {e}")))
+}
+
+fn check_pairs<B>(number: u64, heads: &HeadsView<'_>, bodies: &[B]) -> Result<()> {
     if bodies.len() != heads.rows.len() {
         return Err(Error::LogBroken(format!(
             "commit {number}: heads and bodies differ in length"
         )));
     }
-    Ok((heads, bodies))
+    Ok(())
 }
 
 fn decode_hash(text: &str) -> std::result::Result<[u8; 32], ()> {
