@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bundle_vault::wasm::vault::Vault;
-use bundle_vault::wasm::{canonicalize, verify_bundle};
-use js_sys::{Reflect, JSON};
+use bundle_vault::wasm::{canonicalize, verify_bundle, verify_document};
+use js_sys::{Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -89,6 +89,83 @@ async fn signed_bundle_verifies_and_commits_to_the_log() {
     // Locked: no signature.
     vault.lock();
     assert_eq!(code(vault.sign()).await, "LOCKED");
+    finish(vault).await;
+}
+
+#[wasm_bindgen_test]
+async fn signed_bytes_are_the_backup_file_and_every_reader_takes_json_text() {
+    let vault = pulled("sign-bytes").await;
+    let did = vault.did().unwrap();
+    let bytes: Uint8Array = ok(vault.sign_bytes()).await.dyn_into().unwrap();
+    let json = String::from_utf8(bytes.to_vec()).unwrap();
+    // The UTF-8 of the signed bundle's RFC 8785 text: what sign() gives, as bytes.
+    assert_eq!(canonicalize(&json).unwrap(), json);
+    let parsed = JSON::parse(&json).unwrap();
+    let signed = ok(vault.sign()).await;
+    for member in ["sections", "log"] {
+        assert_eq!(canon(&get(&parsed, member)), canon(&get(&signed, member)));
+    }
+    assert_eq!(
+        text(&get(&parsed, "proof"), "cryptosuite"),
+        "eddsa-jcs-2022"
+    );
+
+    // verifyBundle and verifyDocument take JSON text as it comes: bytes, an ArrayBuffer, a string,
+    // a pretty-printed string, a file's bytes with a byte-order mark.
+    let pretty =
+        JSON::stringify_with_replacer_and_space(&parsed, &JsValue::NULL, &2.into()).unwrap();
+    let with_bom: Vec<u8> = [&[0xEF, 0xBB, 0xBF][..], json.as_bytes()].concat();
+    let inputs: [JsValue; 5] = [
+        bytes.clone().into(),
+        bytes.buffer().into(),
+        JsValue::from_str(&json),
+        pretty.into(),
+        Uint8Array::from(&with_bom[..]).into(),
+    ];
+    for input in inputs {
+        let result = verify_bundle(input.clone());
+        assert!(get(&result, "verified").as_bool().unwrap(), "{result:?}");
+        assert_eq!(text(&result, "did"), did);
+        let result = verify_document(input);
+        assert!(get(&result, "verified").as_bool().unwrap(), "{result:?}");
+    }
+    // Changed text, bytes that are not UTF-8, a lone surrogate, text that is not JSON.
+    let tampered = json.replacen("\"node\":\"", "\"node\":\"x", 1);
+    assert_ne!(tampered, json);
+    let mut not_utf8 = json.as_bytes().to_vec();
+    not_utf8[20] = 0xFF;
+    let lone = js_sys::JsString::from_char_code(&[0x22, 0xD800, 0x22]);
+    for (input, expected) in [
+        (JsValue::from_str(&tampered), "SIGNATURE_INVALID"),
+        (Uint8Array::from(&not_utf8[..]).into(), "INVALID_JSON"),
+        (lone.into(), "INVALID_JSON"),
+        (JsValue::from_str("{\"did\":"), "INVALID_JSON"),
+    ] {
+        let result = verify_bundle(input.clone());
+        assert_eq!(get(&result, "verified"), JsValue::FALSE);
+        assert_eq!(text(&result, "code"), expected, "{result:?}");
+        assert_eq!(text(&verify_document(input), "code"), expected);
+    }
+
+    // The vault's readers of a bundle take the bytes too: the file recorded as a backup, restored.
+    let report = ok(vault.record_export(bytes.clone().into())).await;
+    assert_eq!(get(&report, "coversLatest"), JsValue::TRUE);
+    let before = digest(&vault).await;
+    assert_eq!(
+        code(vault.record_export(Uint8Array::from(&not_utf8[..]).into())).await,
+        "INVALID_JSON"
+    );
+    assert_eq!(digest(&vault).await, before);
+    let restored = same_key(&vault, "sign-bytes-restored").await;
+    ok(restored.import_bundle(bytes.into())).await;
+    assert_eq!(
+        canon(&ok(restored.count()).await),
+        canon(&ok(vault.count()).await)
+    );
+
+    vault.lock();
+    assert_eq!(code(vault.sign_bytes()).await, "LOCKED");
+    finish(restored).await;
     finish(vault).await;
 }
 
@@ -471,8 +548,17 @@ async fn signed_bundle_restores_into_a_vault_of_the_same_did() {
         code(restored.import_bundle(tampered)).await,
         "SIGNATURE_INVALID"
     );
+    // A string is the bundle's JSON text: here not JSON, then JSON that is no bundle.
     assert_eq!(
         code(restored.import_bundle(JsValue::from_str("bundle"))).await,
+        "INVALID_JSON"
+    );
+    assert_eq!(
+        code(restored.import_bundle(JsValue::from_str("\"bundle\""))).await,
+        "BUNDLE_MALFORMED"
+    );
+    assert_eq!(
+        code(restored.import_bundle(JsValue::from_f64(1.0))).await,
         "BUNDLE_MALFORMED"
     );
     assert_eq!(digest(&restored).await, before);

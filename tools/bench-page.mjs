@@ -1,6 +1,7 @@
 // The in-page half of `make bench` (tools/bench.mjs drives it in headless Chromium). Three ways of
 // doing the same job on the same account of the same nodes, one step at a time:
-//   - the vault (pkg/): pull, incremental pull, sign(), verifyBundle, push;
+//   - the vault (pkg/): pull, incremental pull, sign(), verifyBundle, signBytes(), verifyBundle of
+//     those bytes, push;
 //   - a plain-JS baseline, written as a web developer would without the vault: fetch + JSON.parse,
 //     each page's node proof checked with the `canonicalize` npm package, WebCrypto SHA-256 and
 //     WebCrypto Ed25519, one IndexedDB record per item in one transaction per page, a bundle
@@ -531,7 +532,15 @@ export async function vaultSignVerify() {
   t = now();
   JSON.stringify(signed);
   const stringifyMs = ms(t);
-  return { signMs, verifyMs, verified: result.verified, code: result.code ?? null, items, bundleMs, stringifyMs };
+  // The same as the file: the signed bundle's bytes, and verifying those bytes as they are.
+  t = now();
+  const file = await S.vault.signBytes();
+  const signBytesMs = ms(t);
+  t = now();
+  const fileResult = pkg.verifyBundle(file);
+  const verifyBytesMs = ms(t);
+  if (!fileResult.verified) throw new Error(`the signed bytes do not verify: ${fileResult.code}`);
+  return { signMs, verifyMs, verified: result.verified, code: result.code ?? null, items, bundleMs, stringifyMs, signBytesMs, verifyBytesMs, fileBytes: file.length };
 }
 
 export async function vaultPush() {

@@ -84,8 +84,8 @@ function bytes(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function download(name, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+function download(name, content) {
+  const url = URL.createObjectURL(new Blob([content], { type: "application/json" }));
   const a = document.createElement("a");
   a.href = url;
   a.download = name;
@@ -625,14 +625,14 @@ async function signAndDownload() {
     $("sign-download").disabled = true;
     try {
       say("Signing your bundle…");
-      const signed = await state.vault.sign();
-      const text = JSON.stringify(signed);
-      const name = `bundle-${didTail()}-${signed.exported_at.slice(0, 10)}.json`;
-      download(name, text);
+      // The file's bytes straight from the vault: no object tree of every item to build and write back.
+      const file = await state.vault.signBytes();
       // The downloaded file is the user's backup: recorded, it lets a delete proceed for what it covers.
-      await state.vault.recordExport(signed);
-      const items = Object.values(signed.sections).flatMap((s) => Object.values(s)).reduce((n, list) => n + list.length, 0);
-      $("sign-result").textContent = `Signed ${fmt(items)} items (log of ${fmt(signed.log.length)} entries) and downloaded ${name} (${bytes(text.length)}). Keep the file: it is your backup, and deleting from a node is allowed for what it covers. Check it any time under Verify.`;
+      const record = await state.vault.recordExport(file);
+      const name = `bundle-${didTail()}-${record.exportedAt.slice(0, 10)}.json`;
+      download(name, file);
+      const items = Object.values(await state.vault.count()).flatMap((s) => Object.values(s)).reduce((n, c) => n + c, 0);
+      $("sign-result").textContent = `Signed ${fmt(items)} items (log of ${fmt(record.log.length)} entries) and downloaded ${name} (${bytes(file.length)}). Keep the file: it is your backup, and deleting from a node is allowed for what it covers. Check it any time under Verify.`;
       say("Bundle signed, downloaded and recorded as your backup.");
     } finally {
       $("sign-download").disabled = false;
@@ -647,16 +647,19 @@ async function verifyFile(file) {
   out.hidden = false;
   out.className = "";
   if (!file) return;
+  // The verifier reads the file's own bytes (strictly: they must be UTF-8 JSON); the parsed copy only
+  // says what kind of file it is and what it holds.
+  const content = new Uint8Array(await file.arrayBuffer());
   let doc;
   try {
-    doc = JSON.parse(await file.text());
+    doc = JSON.parse(new TextDecoder().decode(content));
   } catch (error) {
     out.className = "bad";
     out.textContent = `✗ ${file.name} is not verified: it is not JSON (${error.message}). Choose a bundle file.`;
     return;
   }
   const isBundle = doc !== null && typeof doc === "object" && "sections" in doc && "log" in doc;
-  const result = isBundle ? verifyBundle(doc) : verifyDocument(doc);
+  const result = isBundle ? verifyBundle(content) : verifyDocument(content);
   if (!result.verified) {
     out.className = "bad";
     out.textContent = `✗ ${file.name} is not verified. ${meaning(result.code)} (${result.code}: ${result.message})`;

@@ -20,8 +20,8 @@ use crate::core::{canonical_text, rights, Error, Result};
 #[wasm_bindgen(js_class = Vault)]
 impl Vault {
     /// Records that the user keeps this signed bundle of the vault (for instance the file `sign()`'s
-    /// result was saved as): from then on it is a backup of everything up to the log entry it commits
-    /// to, and `deleteRemote` accepts it as it accepts a transfer receipt from another node. The bundle
+    /// or `signBytes()`' result was saved as; an object or its JSON text, a string or UTF-8 bytes):
+    /// from then on it is a backup of everything up to the log entry it commits to, and `deleteRemote` accepts it as it accepts a transfer receipt from another node. The bundle
     /// must verify (`SIGNATURE_INVALID`, `PROOF_MALFORMED`, …), be of this vault's DID
     /// (`DID_MISMATCH`), and commit to this vault's own log (`BUNDLE_MALFORMED` otherwise). Appends a
     /// `receipt.export` entry to the log, once per bundle. Resolves to `{bundleHash, exportedAt, log,
@@ -29,10 +29,11 @@ impl Vault {
     #[wasm_bindgen(js_name = recordExport, unchecked_return_type = "Promise<ExportRecordReport>")]
     pub fn record_export(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "SignedBundle")] bundle: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SignedBundle | string | Uint8Array | ArrayBuffer")]
+        bundle: JsValue,
     ) -> Promise {
         let inner = self.inner();
-        let text = jsv::text_of(&bundle);
+        let text = jsv::document_text(&bundle);
         promise_of(async move { record(&inner, text?).await })
     }
 }

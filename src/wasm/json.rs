@@ -5,9 +5,11 @@
 //! walk looks for one when the text has a `null`, and a replacer then names the place. The text is
 //! encoded into wasm memory as UTF-8 by `TextEncoder.encodeInto`, in a buffer about its size, and
 //! then goes through the core's strict parser, which checks depth, unsafe integers and duplicate
-//! keys. Going out, the core's JSON text is turned into objects by `JSON.parse`, in ASCII.
+//! keys. A caller who already has the JSON text (a file's contents) can hand it over as such, a string
+//! or UTF-8 bytes ([`document_text`]): then nothing is serialized. Going out, the core's JSON text is
+//! turned into objects by `JSON.parse`, in ASCII.
 
-use js_sys::{JsString, Reflect};
+use js_sys::{ArrayBuffer, JsString, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -45,6 +47,10 @@ function holdsNonFinite(value) {
   }
   return false;
 }
+// Whether a string is Unicode text: no lone surrogate (which TextEncoder would silently replace).
+export function isWellFormed(text) {
+  return typeof text.isWellFormed === "function" ? text.isWellFormed() : !/\p{Cs}/u.test(text);
+}
 export function toJsonText(value) {
   try {
     const text = JSON.stringify(value);
@@ -62,6 +68,8 @@ export function toJsonText(value) {
 extern "C" {
     #[wasm_bindgen(js_name = toJsonText)]
     fn to_json_text(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = isWellFormed)]
+    fn is_well_formed(text: &JsString) -> bool;
 }
 
 #[wasm_bindgen]
@@ -132,6 +140,37 @@ pub fn text_of(value: &JsValue) -> Result<String> {
         "TOO_DEEP" => Error::TooDeep(canonical::MAX_DEPTH),
         _ => Error::InvalidJson(message),
     })
+}
+
+/// The JSON text of a document or bundle given either as a JavaScript value or as its JSON text: a
+/// string, or UTF-8 bytes (a `Uint8Array` or an `ArrayBuffer`, a file's contents; a leading byte-order
+/// mark is skipped, as `File.text()` does). Text given as such is taken as it is, without the cost of
+/// serializing an object tree; it goes through the same strict parser afterwards.
+pub fn document_text(value: &JsValue) -> Result<String> {
+    if let Some(text) = value.dyn_ref::<JsString>() {
+        if !is_well_formed(text) {
+            return Err(Error::InvalidJson(
+                "the text has a lone surrogate: it is not Unicode text".into(),
+            ));
+        }
+        return utf8_of(text);
+    }
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        return text_of_bytes(bytes.to_vec());
+    }
+    if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
+        return text_of_bytes(Uint8Array::new(buffer).to_vec());
+    }
+    text_of(value)
+}
+
+fn text_of_bytes(mut bytes: Vec<u8>) -> Result<String> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| Error::InvalidJson(format!("the bytes are not UTF-8: {e}")))
 }
 
 /// A JavaScript value read strictly into a core JSON value.

@@ -59,10 +59,13 @@ pub fn public_key_from_did(did: &str) -> Result<Uint8Array, VaultError> {
     Ok(Uint8Array::from(did::public_key(did)?.as_slice()))
 }
 
-/// Verifies an `eddsa-jcs-2022` proof. Never throws: the result says why a document does not verify.
+/// Verifies an `eddsa-jcs-2022` proof. The document is an object or its JSON text (a string, or UTF-8
+/// bytes as a `Uint8Array` or `ArrayBuffer`). Never throws: the result says why a document does not
+/// verify.
 #[wasm_bindgen(js_name = verifyDocument, unchecked_return_type = "VerifyResult")]
 pub fn verify_document(#[wasm_bindgen(unchecked_param_type = "unknown")] doc: JsValue) -> JsValue {
-    let outcome = json::value_of(&doc)
+    let outcome = json::document_text(&doc)
+        .and_then(|text| crate::core::canonical::parse(&text))
         .and_then(|value| proof::verify(&value))
         .map(|v| {
             json!({
@@ -74,11 +77,14 @@ pub fn verify_document(#[wasm_bindgen(unchecked_param_type = "unknown")] doc: Js
     result_object(outcome)
 }
 
-/// Verifies a signed bundle: its shape, its proof, and that its `did` is the signing key's.
+/// Verifies a signed bundle: its shape, its proof, and that its `did` is the signing key's. The
+/// bundle is an object or its JSON text (a string, or UTF-8 bytes as a `Uint8Array` or
+/// `ArrayBuffer`, such as a bundle file's contents or `Vault.signBytes`' result): text is checked as
+/// it is, without serializing an object tree first, which is much faster for a large bundle.
 /// Never throws: the result says why a bundle does not verify.
 #[wasm_bindgen(js_name = verifyBundle, unchecked_return_type = "VerifyResult")]
 pub fn verify_bundle(#[wasm_bindgen(unchecked_param_type = "unknown")] bundle: JsValue) -> JsValue {
-    let outcome = json::text_of(&bundle)
+    let outcome = json::document_text(&bundle)
         .and_then(|text| bundle::verify_bundle_text(&text))
         .map(|v| {
             json!({

@@ -75,6 +75,15 @@ test("sign and verify documents and bundles", () => {
   assert.equal(result.verified, false);
   assert.equal(result.code, "SIGNATURE_INVALID");
   assert.equal(typeof result.message, "string");
+
+  // A bundle file as an operator reads it: its bytes (a Buffer), or its text, are verified as they are.
+  const file = Buffer.from(JSON.stringify(signed, null, 2));
+  const expected = { verified: true, did: key.did, verificationMethod: key.verificationMethod };
+  assert.deepEqual(vault.verifyBundle(file), expected);
+  assert.deepEqual(vault.verifyBundle(file.toString("utf8")), expected);
+  assert.deepEqual(vault.verifyDocument(file).verified, true);
+  assert.equal(vault.verifyBundle(Buffer.from(JSON.stringify(tampered))).code, "SIGNATURE_INVALID");
+  assert.equal(vault.verifyBundle(Buffer.from([0x7b, 0xff, 0x7d])).code, "INVALID_JSON");
 });
 
 test("errors are VaultError instances of Error with a stable code", () => {

@@ -86,6 +86,10 @@ export async function misuses(): Promise<void> {
   await vault.importBundle(await vault.bundle());
   // @ts-expect-error recordExport wants a signed bundle
   await vault.recordExport(await vault.bundle());
+  // @ts-expect-error importBundle takes bytes, not a number array
+  await vault.importBundle([123, 125]);
+  // @ts-expect-error signBytes resolves to bytes, not a bundle
+  const notBundle: SignedBundle = await vault.signBytes();
 
   const pushed = await vault.push(url);
   // @ts-expect-error a push gives a transfer receipt

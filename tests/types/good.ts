@@ -177,6 +177,12 @@ export async function everything(source: string, target: string, controller: Abo
 
   // The signed bundle, kept as a file, is a backup
   const recorded: ExportRecordReport = await vault.recordExport(signedBundle);
+  // or as the file's bytes, which every reader of a bundle takes as they are
+  const file: Uint8Array = await vault.signBytes();
+  const fromFile: ExportRecordReport = await vault.recordExport(file);
+  const fromText: ImportReport = await named.importBundle(new TextDecoder().decode(file));
+  const fromBuffer: VerifyResult = verifyBundle(file.buffer);
+  use(fromFile, fromText, fromBuffer, verifyDocument(file));
   const covers: boolean = recorded.coversLatest;
   const recordedLog: LogHead = recorded.log;
   use(recorded.bundleHash, recorded.exportedAt, recorded.repeated, covers, recordedLog);
