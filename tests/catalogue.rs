@@ -331,11 +331,21 @@ async fn hostile_inputs_give_typed_errors_and_leave_the_store_byte_identical() {
         ),
         ("not-an-object", "BUNDLE_MALFORMED", JsValue::from_f64(5.0)),
         ("array", "BUNDLE_MALFORMED", js(&json!([good.clone()]))),
-        // The file's text instead of the parsed object (the API takes the object).
-        ("text-not-object", "BUNDLE_MALFORMED", {
+        // The file's text or bytes, as they are: cut short, not UTF-8, JSON of something else.
+        ("truncated-text", "INVALID_JSON", {
             let text = good.to_string();
             JsValue::from_str(&text[..text.len() - 10])
         }),
+        ("bytes-not-utf8", "INVALID_JSON", {
+            let mut bytes = good.to_string().into_bytes();
+            bytes[1] = 0xFF;
+            js_sys::Uint8Array::from(&bytes[..]).into()
+        }),
+        (
+            "text-of-a-string",
+            "BUNDLE_MALFORMED",
+            JsValue::from_str("\"bundle\""),
+        ),
         ("nan", "UNSAFE_NUMBER", {
             let b = js(&good);
             Reflect::set(&b, &"extra".into(), &JsValue::from_f64(f64::NAN)).unwrap();

@@ -21,7 +21,8 @@ use crate::core::{canonical_text, rights, Error, Result};
 impl Vault {
     /// Records that the user keeps this signed bundle of the vault (for instance the file `sign()`'s
     /// or `signBytes()`' result was saved as; an object or its JSON text, a string or UTF-8 bytes):
-    /// from then on it is a backup of everything up to the log entry it commits to, and `deleteRemote` accepts it as it accepts a transfer receipt from another node. The bundle
+    /// from then on it is a backup of everything up to the log entry it commits to, and
+    /// `deleteRemote` accepts it as it accepts a transfer receipt from another node. The bundle
     /// must verify (`SIGNATURE_INVALID`, `PROOF_MALFORMED`, …), be of this vault's DID
     /// (`DID_MISMATCH`), and commit to this vault's own log (`BUNDLE_MALFORMED` otherwise). Appends a
     /// `receipt.export` entry to the log, once per bundle. Resolves to `{bundleHash, exportedAt, log,
