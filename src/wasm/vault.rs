@@ -609,14 +609,7 @@ impl Vault {
     #[wasm_bindgen(js_name = sign, unchecked_return_type = "Promise<SignedBundle>")]
     pub fn sign(&self) -> Promise {
         let inner = self.inner.clone();
-        promise_of(async move {
-            let (signed, _) = {
-                let _guard = inner.writer.lock().await;
-                refresh(&inner).await?;
-                sign_bundle(&inner, &super::keypair::now(), None, true).await?
-            };
-            jsv::parse(signed)
-        })
+        promise_of(async move { jsv::parse(sign_now(&inner, true).await?) })
     }
 
     /// The signed bundle of [`sign`](Self::sign) as the UTF-8 bytes of its RFC 8785 text: the backup
@@ -627,12 +620,9 @@ impl Vault {
     pub fn sign_bytes(&self) -> Promise {
         let inner = self.inner.clone();
         promise_of(async move {
-            let (signed, _) = {
-                let _guard = inner.writer.lock().await;
-                refresh(&inner).await?;
-                sign_bundle(&inner, &super::keypair::now(), None, false).await?
-            };
-            Ok(js_sys::Uint8Array::from(signed.as_bytes()))
+            Ok(js_sys::Uint8Array::from(
+                sign_now(&inner, false).await?.as_bytes(),
+            ))
         })
     }
 
@@ -717,6 +707,15 @@ impl Vault {
             }))
         })
     }
+}
+
+/// The signed bundle of the vault as it is now (what another tab committed included), signed while
+/// this `Vault` object runs no write; `ascii_room` as in [`sign_bundle`].
+async fn sign_now(inner: &Inner, ascii_room: bool) -> Result<String> {
+    let _guard = inner.writer.lock().await;
+    refresh(inner).await?;
+    let (signed, _) = sign_bundle(inner, &super::keypair::now(), None, ascii_room).await?;
+    Ok(signed)
 }
 
 /// Signs the bundle assembled from IndexedDB with `exported_at` (also the proof's `created`) and, when
