@@ -121,12 +121,20 @@ async fn read_all(db: &Database, stores: &[&str]) -> Result<Vec<Vec<(JsValue, St
     let tx = db
         .transaction(stores, TransactionMode::ReadOnly)
         .map_err(storage)?;
-    let mut out = Vec::with_capacity(stores.len());
+    // Every request is issued before the first is awaited, so IndexedDB reads the stores back to back
+    // instead of waiting for this task between them.
+    let mut requests = Vec::with_capacity(stores.len());
     for store in stores {
         let os = tx.object_store(store).map_err(storage)?;
-        let keys = os.get_all_keys(None, None).map_err(storage)?.await;
-        let values = os.get_all(None, None).map_err(storage)?.await;
-        out.push(pairs(keys.map_err(storage)?, values.map_err(storage)?));
+        let keys = os.get_all_keys(None, None).map_err(storage)?.into_future();
+        let values = os.get_all(None, None).map_err(storage)?.into_future();
+        requests.push((keys, values));
+    }
+    let mut out = Vec::with_capacity(stores.len());
+    for (keys, values) in requests {
+        let keys = keys.await.map_err(storage)?;
+        let values = values.await.map_err(storage)?;
+        out.push(pairs(keys, values));
     }
     Ok(out)
 }
