@@ -108,6 +108,36 @@ fn every_character_survives_the_handover_both_ways() {
     }
 }
 
+/// Strings go into wasm a slice at a time: a surrogate pair across a slice boundary, and text denser
+/// than the buffer's first guess, arrive exactly, as a string and inside an object.
+#[wasm_bindgen_test]
+fn long_strings_arrive_exactly_across_slices() {
+    let slice = wasm::json::SLICE_UNITS;
+    let mut texts: Vec<String> = [slice - 2, slice - 1, slice, slice + 1]
+        .into_iter()
+        .map(|before| format!("{}😀{}", "a".repeat(before), "é".repeat(slice)))
+        .collect();
+    texts.push("😀".repeat(slice + 7));
+    texts.push(format!("{}{}", "a".repeat(3 * slice), "京😀".repeat(slice)));
+    for text in texts {
+        let got = wasm::json::document_text(&JsValue::from_str(&text)).unwrap();
+        assert!(
+            got == text,
+            "a string of {} bytes changed on the way",
+            text.len()
+        );
+        let doc = Object::new();
+        Reflect::set(&doc, &"s".into(), &JsValue::from_str(&text)).unwrap();
+        let got = wasm::json::text_of(&doc.into()).unwrap();
+        let expected = serde_json::to_string(&serde_json::json!({ "s": text })).unwrap();
+        assert!(
+            got == expected,
+            "an object with a string of {} bytes changed on the way",
+            text.len()
+        );
+    }
+}
+
 #[wasm_bindgen_test]
 fn explicit_created_is_used_and_checked() {
     let kp = Keypair::from_seed(&[1u8; 32]).unwrap();
