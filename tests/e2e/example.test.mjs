@@ -124,6 +124,15 @@ test("the built example pulls, signs and pushes under a strict CSP", async () =>
   await page.click("#sign");
   await page.waitForSelector("#sign-result:has-text('Signed')", { timeout: 120_000 });
   assert.match(await page.textContent("#sign-result"), new RegExp(`^Signed ${items} items by did:key:z6Mk\\S+: verified\\.$`));
+  // The download is the signed bundle's file: its JSON names the vault's DID, holds every item and
+  // carries the owner's proof.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  assert.equal(download.suggestedFilename(), "bundle.json");
+  const file = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(file.did, did);
+  const fileItems = Object.values(file.sections).flatMap((c) => Object.values(c)).reduce((n, list) => n + list.length, 0);
+  assert.equal(fileItems, Number(items));
+  assert.equal(file.proof.cryptosuite, "eddsa-jcs-2022");
 
   await page.click("#push");
   await page.waitForSelector("#push-result:has-text('Pushed')", { timeout: 120_000 });

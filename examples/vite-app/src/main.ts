@@ -2,7 +2,7 @@
 // uses bundle-vault. Nodes are reference nodes (`make run` starts two on :7001 and :7002); the page
 // also takes them from its URL: `?source=<manifest URL>&target=<manifest URL>`.
 import init, { Vault, isVaultError, verifyBundle, version } from "bundle-vault";
-import type { PullProgress, PushProgress, SignedBundle } from "bundle-vault";
+import type { PullProgress, PushProgress } from "bundle-vault";
 import "./style.css";
 
 function element<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -41,7 +41,6 @@ ui.version.textContent = `bundle-vault ${version()}`;
 
 // One IndexedDB database per vault name; the key inside is sealed with the user's passphrase.
 const vault = await Vault.open("vite-example");
-let signed: SignedBundle | undefined;
 showState();
 
 function showState(): void {
@@ -104,16 +103,20 @@ ui.pull.addEventListener("click", () =>
 ui.sign.addEventListener("click", () =>
   step(async () => {
     await unlocked();
-    signed = await vault.sign();
-    const check = verifyBundle(signed);
-    const items = Object.values(signed.sections)
+    // The signed bundle as the file it is saved as: the UTF-8 bytes of its RFC 8785 text. For a large
+    // vault this is much faster than `sign()`, which also builds an object for every item.
+    const file = await vault.signBytes();
+    const check = verifyBundle(file);
+    const items = Object.values(await vault.count())
       .flatMap((collections) => Object.values(collections))
-      .reduce((sum, list) => sum + list.length, 0);
+      .reduce((sum, n) => sum + n, 0);
     ui.signResult.textContent = check.verified
-      ? `Signed ${items} items by ${signed.proof.verificationMethod}: verified.`
+      ? `Signed ${items} items by ${check.verificationMethod}: verified.`
       : `Signed, but it does not verify: ${check.code}`;
     URL.revokeObjectURL(ui.download.href);
-    ui.download.href = URL.createObjectURL(new Blob([JSON.stringify(signed)], { type: "application/json" }));
+    // The bytes are over a plain ArrayBuffer, which TypeScript's DOM types want said for a Blob part.
+    const part = file as Uint8Array<ArrayBuffer>;
+    ui.download.href = URL.createObjectURL(new Blob([part], { type: "application/json" }));
     ui.download.hidden = false;
   }),
 );
