@@ -10,8 +10,8 @@
 //!   `fault: "none"` clears that DID's fault on that service. `GET /dev/fault?did=` lists the armed
 //!   faults with how many requests each has `served`; `DELETE /dev/fault?did=` clears them (all of
 //!   them without `did`). Receipt faults (`receipt-*`) are armed for `service: "transfer"` and act on
-//!   the DID's transfer commits instead (see [`crate::fault::forge_receipt`]), `slow-chunk` too and
-//!   acts on its chunk uploads; `slow-delete` acts on the service's delete requests.
+//!   the DID's transfer commits instead (see [`crate::fault::forge_receipt`]), `slow-chunk` and
+//!   `failing-chunk` too and act on its chunk uploads; `slow-delete` acts on the service's delete requests.
 //! - `POST /dev/expire-tokens {did}` makes the DID's current tokens expired (they answer 401
 //!   TOKEN_EXPIRED on their next use) and answers `{did, expired}`.
 
@@ -112,7 +112,7 @@ pub async fn arm_fault(
     dids::decode(&did)?;
     let name = string_field(&body, "service")?;
     let fault_name = string_field(&body, "fault")?;
-    // Faults of transfers (receipt faults and `slow-chunk`; and clearing them) name the
+    // Faults of transfers (receipt faults, `slow-chunk`, `failing-chunk`; and clearing them) name the
     // pseudo-service `transfer`; every other fault names a service of the catalog.
     let transfer_fault = Fault::parse(&fault_name, None).is_ok_and(Fault::is_transfer);
     let service_name = if name == TRANSFER_SERVICE && (transfer_fault || fault_name == "none") {

@@ -18,9 +18,11 @@
 //! answer is forged: a repeated `POST /transfer/sessions` for the committed bundle answers the stored,
 //! genuine receipt.
 //!
-//! Two latency faults act on other requests than exports, for tests of interrupted writes: `slow-chunk`
+//! Three faults act on other requests than exports, for tests of interrupted writes: `slow-chunk`
 //! (armed for [`TRANSFER_SERVICE`]) makes [`crate::transfer::put_chunk`] store the chunk and then wait
-//! before acknowledging it, and `slow-delete` (armed for a catalog service) makes
+//! before acknowledging it; `failing-chunk` (armed there too) does the same except for chunk 1, which
+//! it refuses at once with 503, unstored, so that a push fails while its other upload is in flight;
+//! and `slow-delete` (armed for a catalog service) makes
 //! [`crate::delete::delete`] delete and store the receipt, then wait before answering it: what a
 //! client sees when its connection breaks after the node did the work.
 
@@ -134,6 +136,12 @@ pub enum Fault {
         /// Milliseconds to wait before answering.
         delay_ms: u64,
     },
+    /// Transfer chunk upload: chunk 1 answers 503 at once and is not stored; every other chunk is
+    /// stored and acknowledged after a delay. A push fails while its other upload is in flight.
+    FailingChunk {
+        /// Milliseconds to wait before acknowledging the other chunks.
+        delay_ms: u64,
+    },
     /// Delete request: the deletion is done and its receipt stored, and answered after a delay.
     SlowDelete {
         /// Milliseconds to wait before answering.
@@ -182,14 +190,22 @@ impl Fault {
         "receipt-wrong-hash",
         "receipt-wrong-did",
         "slow-chunk",
+        "failing-chunk",
         "slow-delete",
     ];
 
-    /// The fault of that name; `delay_ms` applies to `slow`, `slow-chunk` and `slow-delete` only.
+    /// The fault of that name; `delay_ms` applies to `slow`, `slow-chunk`, `failing-chunk` and
+    /// `slow-delete` only.
     pub fn parse(name: &str, delay_ms: Option<u64>) -> Result<Fault, String> {
-        if delay_ms.is_some() && !matches!(name, "slow" | "slow-chunk" | "slow-delete") {
+        if delay_ms.is_some()
+            && !matches!(
+                name,
+                "slow" | "slow-chunk" | "failing-chunk" | "slow-delete"
+            )
+        {
             return Err(
-                "delayMs applies to the slow, slow-chunk and slow-delete faults only".into(),
+                "delayMs applies to the slow, slow-chunk, failing-chunk and slow-delete faults only"
+                    .into(),
             );
         }
         let delay_ms = delay_ms.unwrap_or(DEFAULT_DELAY_MS);
@@ -219,6 +235,7 @@ impl Fault {
             "receipt-wrong-hash" => Fault::ReceiptWrongHash,
             "receipt-wrong-did" => Fault::ReceiptWrongDid,
             "slow-chunk" => Fault::SlowChunk { delay_ms },
+            "failing-chunk" => Fault::FailingChunk { delay_ms },
             "slow-delete" => Fault::SlowDelete { delay_ms },
             other => {
                 return Err(format!(
@@ -257,6 +274,7 @@ impl Fault {
             Fault::ReceiptWrongHash => "receipt-wrong-hash",
             Fault::ReceiptWrongDid => "receipt-wrong-did",
             Fault::SlowChunk { .. } => "slow-chunk",
+            Fault::FailingChunk { .. } => "failing-chunk",
             Fault::SlowDelete { .. } => "slow-delete",
         }
     }
@@ -266,6 +284,7 @@ impl Fault {
         match self {
             Fault::Slow { delay_ms }
             | Fault::SlowChunk { delay_ms }
+            | Fault::FailingChunk { delay_ms }
             | Fault::SlowDelete { delay_ms } => Some(delay_ms),
             _ => None,
         }
@@ -278,7 +297,7 @@ impl Fault {
             | Fault::ReceiptAltered
             | Fault::ReceiptWrongHash
             | Fault::ReceiptWrongDid => Acts::Commit,
-            Fault::SlowChunk { .. } => Acts::Chunk,
+            Fault::SlowChunk { .. } | Fault::FailingChunk { .. } => Acts::Chunk,
             Fault::SlowDelete { .. } => Acts::Delete,
             _ => Acts::Export,
         }
@@ -444,17 +463,31 @@ fn take_for(state: &AppState, acts: Acts, did: &str, service: &str) -> Option<Fa
         .take_where(did, service, |fault| fault.acts_on() == acts)
 }
 
-/// Waits out a latency fault armed for this chunk upload (`slow-chunk`), if there is one.
-pub async fn delay_chunk(state: &AppState, did: &str) {
-    wait(take_for(state, Acts::Chunk, did, TRANSFER_SERVICE)).await;
+/// The fault armed for this chunk upload of the DID (`slow-chunk`, `failing-chunk`), if there is one:
+/// taken before the chunk is stored, its delay waited out ([`delay`]) after.
+pub fn take_chunk(state: &AppState, did: &str) -> Option<Fault> {
+    take_for(state, Acts::Chunk, did, TRANSFER_SERVICE)
+}
+
+/// The error a `failing-chunk` fault answers for chunk `index` instead of storing it (chunk 1 only).
+pub fn chunk_failure(fault: Option<Fault>, index: u64) -> ApiResult<()> {
+    match fault {
+        Some(Fault::FailingChunk { .. }) if index == 1 => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CHUNK_UNAVAILABLE",
+            "failing-chunk fault: chunk 1 was not stored",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Waits out a latency fault armed for this delete request (`slow-delete`), if there is one.
 pub async fn delay_delete(state: &AppState, did: &str, service: &str) {
-    wait(take_for(state, Acts::Delete, did, service)).await;
+    delay(take_for(state, Acts::Delete, did, service)).await;
 }
 
-async fn wait(fault: Option<Fault>) {
+/// Waits out the delay of a latency fault taken for a write, if there is one.
+pub async fn delay(fault: Option<Fault>) {
     if let Some(delay_ms) = fault.and_then(Fault::delay_ms) {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     }
@@ -612,6 +645,7 @@ pub async fn intercept(
         | Fault::ReceiptWrongHash
         | Fault::ReceiptWrongDid
         | Fault::SlowChunk { .. }
+        | Fault::FailingChunk { .. }
         | Fault::SlowDelete { .. } => Ok(Intercept::Page(None)),
     }
 }
@@ -710,6 +744,7 @@ pub fn render_page(
         | Fault::ReceiptWrongHash
         | Fault::ReceiptWrongDid
         | Fault::SlowChunk { .. }
+        | Fault::FailingChunk { .. }
         | Fault::SlowDelete { .. } => sign(value, key)?,
     };
     Ok(serialize(&signed)?.into_bytes())
@@ -818,6 +853,20 @@ mod tests {
             Fault::parse("slow-chunk", Some(10)).unwrap(),
             Fault::SlowChunk { delay_ms: 10 }
         );
+        assert_eq!(
+            Fault::parse("failing-chunk", Some(10)).unwrap(),
+            Fault::FailingChunk { delay_ms: 10 }
+        );
+        assert!(Fault::FailingChunk { delay_ms: 1 }.is_transfer());
+        assert!(chunk_failure(Some(Fault::FailingChunk { delay_ms: 1 }), 1).is_err());
+        for (fault, index) in [
+            (Some(Fault::FailingChunk { delay_ms: 1 }), 0),
+            (Some(Fault::FailingChunk { delay_ms: 1 }), 2),
+            (Some(Fault::SlowChunk { delay_ms: 1 }), 1),
+            (None, 1),
+        ] {
+            assert!(chunk_failure(fault, index).is_ok(), "{fault:?} {index}");
+        }
         assert_eq!(
             Fault::parse("slow-delete", None).unwrap(),
             Fault::SlowDelete {

@@ -215,6 +215,9 @@ pub async fn put_chunk(
             ),
         ));
     }
+    // With --dev-endpoints, a `failing-chunk` fault refuses chunk 1 here, unstored.
+    let fault = crate::fault::take_chunk(&state, &token_did);
+    crate::fault::chunk_failure(fault, index)?;
     let size = session.size;
     let received = state
         .db
@@ -252,8 +255,9 @@ pub async fn put_chunk(
             Ok(Some(received))
         })
         .await?;
-    // With --dev-endpoints, a `slow-chunk` fault delays the acknowledgement of the stored chunk.
-    crate::fault::delay_chunk(&state, &token_did).await;
+    // With --dev-endpoints, a `slow-chunk` or `failing-chunk` fault delays the acknowledgement of the
+    // stored chunk.
+    crate::fault::delay(fault).await;
     Ok(Json(match received {
         Some(received) => json!({"received": received}),
         None => json!({"received": size, "committed": true}),
