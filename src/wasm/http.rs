@@ -5,7 +5,8 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortSignal, Headers, ReadableStreamDefaultReader, Request, RequestInit, RequestMode, Response,
+    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, Request, RequestInit,
+    RequestMode, Response,
 };
 
 use crate::core::{canonical, Error};
@@ -46,6 +47,18 @@ impl From<HttpError> for Error {
 impl From<Error> for HttpError {
     fn from(e: Error) -> Self {
         HttpError::Other(e)
+    }
+}
+
+/// Aborts its request when dropped: whatever of a request is still running when its future ends — in
+/// particular a request whose future is dropped mid-flight, such as the other chunk upload of a push
+/// that has just failed — is cancelled rather than left to run on. Aborting a request that completed
+/// does nothing.
+struct CancelOnDrop(AbortController);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -114,9 +127,11 @@ pub async fn request_text(
     }
     init.set_headers(&headers);
     let timeout = AbortSignal::timeout_with_u32(timeout_ms);
+    let cancel = CancelOnDrop(AbortController::new().map_err(js_network)?);
+    let own = cancel.0.signal();
     let combined = match signal {
-        Some(user) => AbortSignal::any(&Array::of2(user, &timeout)),
-        None => timeout,
+        Some(user) => AbortSignal::any(&Array::of3(user, &timeout, &own)),
+        None => AbortSignal::any(&Array::of2(&timeout, &own)),
     };
     init.set_signal(Some(&combined));
     let request = Request::new_with_str_and_init(url, &init).map_err(js_network)?;

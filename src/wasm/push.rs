@@ -196,7 +196,9 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         };
         progress(acknowledged);
         // Two chunks in flight: the browser sends one while the node stores the other. The node
-        // acknowledges the bytes it holds without a gap from the start, so the highest answer counts.
+        // acknowledges the bytes it holds without a gap from the start, so the highest answer counts,
+        // and answers are taken as they come: a failed chunk fails the push at once, and the other
+        // upload, dropped with the stream, is cancelled (`http::request`).
         let (sessions, id, bytes, session) = (&sessions, &id, &bytes, &session);
         let mut answers = stream::iter(rights::chunks_from(size, chunk_size, received))
             .map(|(index, start, end)| async move {
@@ -215,7 +217,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
                     .ok_or_else(|| malformed("a chunk answer without received"))?;
                 Ok::<_, Error>((received, end - start))
             })
-            .buffered(UPLOADS_IN_FLIGHT);
+            .buffer_unordered(UPLOADS_IN_FLIGHT);
         while let Some(answer) = answers.next().await {
             let (received, sent) = answer?;
             acknowledged = acknowledged.max(received);

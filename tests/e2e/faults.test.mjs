@@ -206,6 +206,40 @@ test("the target killed mid-push and restarted on its data: the push resumes and
   await context.close();
 });
 
+test("a push that fails on one chunk cancels its other upload at once; the next push completes", async () => {
+  const context = await newContext();
+  const { page, problems } = await openPage(context);
+  const name = "failing-chunk";
+  const did = await page.evaluate(([n, p]) => window.openVault(n, p), [name, PASSPHRASE]);
+  await pull(page, name, nodes.sourceManifest);
+  // Chunk 1 is refused at once; chunk 0, uploaded beside it, is stored but answered only after 20 s.
+  await devPost(target.origin, "/dev/fault", { did, service: "transfer", fault: "failing-chunk", delayMs: 20_000, count: 2 });
+  const chunk0 = /\/chunks\/0$/;
+  const ended = [];
+  page.on("requestfailed", (r) => chunk0.test(r.url()) && ended.push({ failure: r.failure()?.errorText, at: Date.now() }));
+  page.on("requestfinished", (r) => chunk0.test(r.url()) && ended.push({ failure: null, at: Date.now() }));
+  const failed = await page.evaluate(([n, m]) =>
+    window.vaults[n].push(m).then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message })), [name, target.manifest]);
+  const rejectedAt = Date.now();
+  assert.equal(failed.code, "HTTP_STATUS", JSON.stringify(failed));
+  assert.match(failed.message, /CHUNK_UNAVAILABLE/);
+  // The upload of chunk 0 is cancelled with the push, not left to wait out the node's 20 s.
+  const [chunk] = await until(() => ended.length > 0 && ended, "the end of chunk 0's upload", 10_000);
+  assert.match(chunk.failure ?? "finished", /ERR_ABORTED/);
+  assert.ok(chunk.at - rejectedAt < 5_000, `chunk 0 ended ${chunk.at - rejectedAt} ms after the push failed`);
+
+  await devPost(target.origin, "/dev/fault", { did, service: "transfer", fault: "none" });
+  const report = await page.evaluate(([n, m]) => window.vaults[n].push(m), [name, target.manifest]);
+  assert.equal(report.continuity.ok, true, JSON.stringify(report.continuity));
+  const f = await facts(page, name);
+  assertWhole(f, await remote(page, name, target.manifest), "the target after the second push");
+  assert.equal(f.receipts.length, 1);
+  // The only complaint is the browser's about the refused chunk.
+  assert.ok(problems.length <= 1, problems.join("\n"));
+  for (const p of problems) assert.match(p, /^console: Failed to load resource: the server responded with a status of 503/);
+  await context.close();
+});
+
 test("a page reloaded mid-delete: the next deleteRemote completes, nothing deleted twice, the local data intact", async () => {
   const context = await newContext();
   const { page, problems } = await openPage(context);
