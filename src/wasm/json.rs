@@ -103,9 +103,9 @@ pub const SLICE_UNITS: usize = 1 << 18;
 /// A JavaScript string as UTF-8, encoded straight into a buffer about its size, a slice of the string
 /// at a time ([`SLICE_UNITS`]). (Taking a string the usual way reserves three bytes per UTF-16 unit as
 /// soon as one character is not ASCII: 180 MiB for a 60 MB bundle, which wasm memory then keeps, as it
-/// never shrinks.) When the buffer lacks room for the next slice at three bytes per unit, it grows by
-/// what the text so far suggests for the rest. A slice never ends between the two halves of a
-/// surrogate pair, which would each be encoded as U+FFFD.
+/// never shrinks.) The buffer starts at the string's length and a sixteenth; when a slice does not fit
+/// in what is left, it grows by exactly what the text so far suggests for the rest. A slice never ends
+/// between the two halves of a surrogate pair, which would each be encoded as U+FFFD.
 fn utf8_of(text: &JsString) -> Result<String> {
     let units = text.length() as usize;
     let encoder = Utf8Encoder::new();
@@ -116,30 +116,27 @@ fn utf8_of(text: &JsString) -> Result<String> {
         if end < units && (0xD800..0xDC00).contains(&(text.char_code_at(end as u32 - 1) as u32)) {
             end += 1;
         }
-        let room = (end - read) * 3;
-        if bytes.len() - written < room {
-            let left = units - read;
-            // Bytes per unit so far, with an eighth more, capped at three bytes per unit.
-            let guess = left.saturating_mul(written.max(1)).div_ceil(read.max(1));
-            let more = (guess + guess / 8).min(left.saturating_mul(3)).max(room);
-            bytes.resize(written + more, 0);
-        }
         let slice = if read == 0 && end == units {
             text.clone()
         } else {
             text.slice(read as u32, end as u32)
         };
         let result = encoder.encode_into(&slice, &mut bytes[written..]);
-        // With room for three bytes per unit, the whole slice is read; were it not, the rest would be
-        // the next slice's start.
         let took = result.read() as usize;
-        if took == 0 {
-            return Err(Error::InvalidJson(
-                "the text could not be encoded as UTF-8".into(),
-            ));
-        }
         read += took;
         written += result.written() as usize;
+        if read < end {
+            // The rest of the slice did not fit (encodeInto writes whole characters only).
+            let left = units - read;
+            // Bytes per unit so far, with an eighth more, capped at three bytes per unit, and room
+            // for a surrogate pair at least.
+            let guess = left.saturating_mul(written.max(1)).div_ceil(read.max(1));
+            let more = (guess + guess / 8).min(left.saturating_mul(3)) + 4;
+            // Fewer than four bytes were left, so this grows the buffer, by that much and no more.
+            let target = (written + more).max(bytes.len());
+            bytes.reserve_exact(target - bytes.len());
+            bytes.resize(target, 0);
+        }
     }
     bytes.truncate(written);
     String::from_utf8(bytes).map_err(|e| Error::InvalidJson(e.to_string()))
