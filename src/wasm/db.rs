@@ -122,21 +122,36 @@ async fn read_all(db: &Database, stores: &[&str]) -> Result<Vec<Vec<(JsValue, St
         .transaction(stores, TransactionMode::ReadOnly)
         .map_err(storage)?;
     // Every request is issued before the first is awaited, so IndexedDB reads the stores back to back
-    // instead of waiting for this task between them.
+    // instead of waiting for this task between them. Every issued request is awaited, failed or not,
+    // before an error is returned: a request future dropped while pending would leave IndexedDB to
+    // call its dropped handlers (an uncaught error in the page).
     let mut requests = Vec::with_capacity(stores.len());
+    let mut issue_error = None;
     for store in stores {
-        let os = tx.object_store(store).map_err(storage)?;
-        let keys = os.get_all_keys(None, None).map_err(storage)?.into_future();
-        let values = os.get_all(None, None).map_err(storage)?.into_future();
-        requests.push((keys, values));
+        let issued = tx.object_store(store).and_then(|os| {
+            let keys = os.get_all_keys(None, None)?.into_future();
+            let values = os.get_all(None, None)?.into_future();
+            Ok((keys, values))
+        });
+        match issued {
+            Ok(pair) => requests.push(pair),
+            Err(e) => {
+                issue_error = Some(storage(e));
+                break;
+            }
+        }
     }
-    let mut out = Vec::with_capacity(stores.len());
+    let mut answers = Vec::with_capacity(requests.len());
     for (keys, values) in requests {
-        let keys = keys.await.map_err(storage)?;
-        let values = values.await.map_err(storage)?;
-        out.push(pairs(keys, values));
+        answers.push((keys.await, values.await));
     }
-    Ok(out)
+    if let Some(e) = issue_error {
+        return Err(e);
+    }
+    answers
+        .into_iter()
+        .map(|(keys, values)| Ok(pairs(keys.map_err(storage)?, values.map_err(storage)?)))
+        .collect()
 }
 
 /// What another writer may have changed: the recorded log head, the sealed key, the DID and whether
@@ -159,28 +174,43 @@ pub async fn probe(
     let tx = db
         .transaction(&[META, KEYS, HEADS], TransactionMode::ReadOnly)
         .map_err(storage)?;
-    // Every request is issued (and its handlers set, by `into_future`) before the first is awaited.
+    let from = idb::KeyRange::lower_bound(&JsValue::from_f64(next_commit as f64), Some(false))
+        .map_err(storage)?;
+    // Every request is issued (and its handlers set, by `into_future`) before the first is awaited,
+    // and every issued one is awaited before an error is returned (see `read_all`).
     let get = |store: &str, key: &str| {
         tx.object_store(store)
             .and_then(|os| os.get(JsValue::from_str(key)))
             .map(IntoFuture::into_future)
             .map_err(storage)
     };
-    let (head, sealed, did) = (get(META, head)?, get(KEYS, primary)?, get(META, did)?);
-    let from = idb::KeyRange::lower_bound(&JsValue::from_f64(next_commit as f64), Some(false))
-        .map_err(storage)?;
+    let (head, sealed, did) = (get(META, head), get(KEYS, primary), get(META, did));
     let newer = tx
         .object_store(HEADS)
         .and_then(|os| os.get_all_keys(Some(from.into()), Some(1)))
         .map(IntoFuture::into_future)
-        .map_err(storage)?;
+        .map_err(storage);
+    let (head, sealed, did, newer) = (
+        settle(head).await,
+        settle(sealed).await,
+        settle(did).await,
+        settle(newer).await,
+    );
     let text = |value: Option<JsValue>| value.and_then(text_of);
     Ok(Probe {
-        head: text(head.await.map_err(storage)?),
-        sealed: text(sealed.await.map_err(storage)?),
-        did: text(did.await.map_err(storage)?),
-        newer_commit: !newer.await.map_err(storage)?.is_empty(),
+        head: text(head?),
+        sealed: text(sealed?),
+        did: text(did?),
+        newer_commit: !newer?.is_empty(),
     })
+}
+
+/// Awaits an issued request, or passes on why it could not be issued.
+async fn settle<F, T>(request: Result<F>) -> Result<T>
+where
+    F: std::future::Future<Output = std::result::Result<T, idb::Error>>,
+{
+    request?.await.map_err(storage)
 }
 
 /// One write of a transaction.
