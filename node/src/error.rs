@@ -56,6 +56,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("UNSUPPORTED_MEDIA_TYPE", 415),
     ("INTERNAL", 500),
     ("STORAGE", 500),
+    ("CHUNK_UNAVAILABLE", 503),
 ];
 
 impl ApiError {
@@ -207,5 +208,25 @@ mod tests {
             let e = ApiError::from_status(StatusCode::from_u16(status).unwrap());
             assert!(CODES.contains(&(e.code, status)), "{e}");
         }
+    }
+
+    /// The error table of `docs/protocol.md` (its `| status | `CODE` | meaning |` rows) is [`CODES`].
+    #[test]
+    fn the_protocol_document_lists_every_code() {
+        let doc = include_str!("../../docs/protocol.md");
+        let mut listed: Vec<(String, u16)> = doc
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let status = cells.get(1)?.parse::<u16>().ok()?;
+                let code = cells.get(2)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((code.to_owned(), status))
+            })
+            .collect();
+        let mut codes: Vec<(String, u16)> =
+            CODES.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect();
+        listed.sort();
+        codes.sort();
+        assert_eq!(listed, codes);
     }
 }
