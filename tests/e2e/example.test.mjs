@@ -7,7 +7,10 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { createRequire } from "node:module";
 import { ARTIFACTS, launchBrowser, openPage } from "./harness.mjs";
+
+const require = createRequire(import.meta.url);
 
 const APP = "examples/vite-app";
 
@@ -124,11 +127,15 @@ test("the built example pulls, signs and pushes under a strict CSP", async () =>
   await page.click("#sign");
   await page.waitForSelector("#sign-result:has-text('Signed')", { timeout: 120_000 });
   assert.match(await page.textContent("#sign-result"), new RegExp(`^Signed ${items} items by did:key:z6Mk\\S+: verified\\.$`));
-  // The download is the signed bundle's file: its JSON names the vault's DID, holds every item and
-  // carries the owner's proof.
+  // The download is the signed bundle's file: it verifies (with the Node.js package), names the vault's
+  // DID, holds every item and carries the owner's proof.
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
   assert.equal(download.suggestedFilename(), "bundle.json");
-  const file = JSON.parse(readFileSync(await download.path(), "utf8"));
+  const bytes = readFileSync(await download.path());
+  const check = require("../../pkg-node/bundle_vault.js").verifyBundle(new Uint8Array(bytes));
+  assert.equal(check.verified, true, JSON.stringify(check));
+  assert.equal(check.did, did);
+  const file = JSON.parse(bytes.toString("utf8"));
   assert.equal(file.did, did);
   const fileItems = Object.values(file.sections).flatMap((c) => Object.values(c)).reduce((n, list) => n + list.length, 0);
   assert.equal(fileItems, Number(items));
