@@ -91,10 +91,14 @@ test("create a vault: a strength hint, then an immediate prompt to download the 
   assert.match(await text("#status"), /Key backup downloaded/);
   // The copy buttons put the DIDs on the clipboard.
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(app.url).origin });
+  // The copy is asynchronous (the Clipboard API): its status line says when it is done.
+  const copied = (value) =>
+    page.waitForFunction((v) => document.querySelector("#status").textContent === `Copied ${v}`, value);
   await page.click("button[data-copy=did]");
-  assert.equal(await text("#status"), `Copied ${did}`);
+  await copied(did);
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), did);
   await page.click("button[data-copy=did-key]");
+  await copied(didKey);
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), didKey);
   assert.equal(await page.isDisabled("#pull-start"), false);
 });
@@ -162,6 +166,9 @@ test("browse: sections and items, paged and searchable; the append log with its 
   assert.match(await text("#log-status"), new RegExp(`^Chain intact on this page: every entry links to the one before and the last is the head. ${DEMO_ITEMS} entries`));
   assert.equal(await text("#log-page"), `Page ${Math.ceil(DEMO_ITEMS / 50)} of ${Math.ceil(DEMO_ITEMS / 50)}`);
   await page.click("#log-prev");
+  // The page is read from the vault asynchronously: its label says when it is shown.
+  const last = Math.ceil(DEMO_ITEMS / 50);
+  await page.waitForFunction((label) => document.querySelector("#log-page").textContent === label, `Page ${last - 1} of ${last}`);
   assert.match(await text("#log-status"), /^Chain intact on this page/);
   const entries = await tableRows(page, "#log-table");
   assert.equal(entries.length, 50);
