@@ -644,9 +644,15 @@ async function signAndDownload() {
 
 async function verifyFile(file) {
   const out = $("verify-result");
-  out.hidden = false;
   out.className = "";
-  if (!file) return;
+  if (!file) {
+    out.hidden = true;
+    out.textContent = "";
+    return;
+  }
+  // Never the previous file's verdict while this one is read.
+  out.hidden = false;
+  out.textContent = `Verifying ${file.name}…`;
   // The verifier reads the file's own bytes (strictly: they must be UTF-8 JSON); the parsed copy only
   // says what kind of file it is and what it holds.
   const content = new Uint8Array(await file.arrayBuffer());
