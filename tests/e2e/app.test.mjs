@@ -89,7 +89,8 @@ test("a signed bundle file verifies from a file, and a foreign one is refused", 
   const file = `${ARTIFACTS}/bundle.json`;
   writeFileSync(file, JSON.stringify(good));
   await page.setInputFiles("#verify-file", file);
-  await page.waitForSelector("#verify-result:not([hidden])");
+  // The file is read asynchronously: the box says "Verifying…" until its verdict.
+  await page.waitForSelector("#verify-result:has-text('is verified')");
   assert.match(await page.textContent("#verify-result"), new RegExp(`^✓ bundle.json is verified: a bundle of ${good.did}, signed by its own key, unchanged since. 1 item in 1 collection, `));
 
   writeFileSync(file, JSON.stringify(foreign));

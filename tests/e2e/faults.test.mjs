@@ -121,6 +121,12 @@ test("a page reloaded mid-pull resumes: no item twice, none missing, the log int
     const done = window.progress.filter((p) => p.done && p.phase === "done").map((p) => p.service);
     return done.length >= 2 && !done.includes("chat") && window.progress.some((p) => p.service === "chat") && done;
   })).jsonValue();
+  // Chat's progress starts before its request reaches the node: reload only once the node holds it, so
+  // that the fault is used up and the resumed pull is not held too.
+  await until(async () => {
+    const res = await fetch(`${nodes.source}/dev/fault?did=${encodeURIComponent(did)}`);
+    return (await res.json()).faults.some((f) => f.service === "chat" && f.served === 1);
+  }, "the node to hold chat's first page");
   await reload(page);
 
   await page.evaluate(([n, p]) => window.openVault(n, p), [name, PASSPHRASE]);
@@ -437,7 +443,9 @@ test("a commit that would overwrite another writer's is refused whole (STORAGE),
   const { page, problems } = await openPage(context);
   const name = "conflict";
   const did = await page.evaluate(([n, p]) => window.openVault(n, p), [name, PASSPHRASE]);
-  await devPost(nodes.source, "/dev/fault", { did, service: "chat", fault: "slow", delayMs: 3000, count: 1 });
+  // 15 s: time for the seven other services to commit and for the foreign write, on a busy machine,
+  // within the vault's 30 s request timeout.
+  await devPost(nodes.source, "/dev/fault", { did, service: "chat", fault: "slow", delayMs: 15000, count: 1 });
   // While chat's page is on its way, a writer that ignores the lock (an older version of the package
   // in another tab, say) takes the next commit numbers directly in IndexedDB.
   const outcome = await page.evaluate(async ([n, m, others]) => {

@@ -199,6 +199,8 @@ test("sign & download: the file is a bundle any verifier accepts", async () => {
   const items = Object.values(bundle.sections).flatMap((s) => Object.values(s)).reduce((n, l) => n + l.length, 0);
   assert.equal(items, DEMO_ITEMS);
   assert.equal(bundle.log.length, DEMO_ITEMS);
+  // The result line follows the download, once the vault has counted the items.
+  await page.waitForSelector("#sign-result:has-text('Signed')");
   assert.match(await text("#sign-result"), new RegExp(`^Signed ${DEMO_ITEMS} items .* and downloaded ${file.name}`));
   assert.match(await text("#sign-result"), /Keep the file: it is your backup/);
   await shot("5-signed", "#sign");
@@ -206,7 +208,8 @@ test("sign & download: the file is a bundle any verifier accepts", async () => {
 
 test("verify: the downloaded file, dropped on the page, verifies", async () => {
   await dropFile(page, "#drop", "journey-bundle.json", readFileSync(bundlePath, "utf8"));
-  await page.waitForSelector("#verify-result:not([hidden])");
+  // The file is read asynchronously: the box says "Verifying…" until its verdict.
+  await page.waitForSelector("#verify-result:has-text('is verified')");
   assert.match(await text("#verify-result"), new RegExp(`^✓ journey-bundle.json is verified: a bundle of ${did}, signed by its own key, unchanged since. ${DEMO_ITEMS} items`));
   await page.locator("#verify").screenshot({ path: `${ARTIFACTS}/journey-6-verified.png` });
 });
@@ -217,7 +220,7 @@ test("verify: a tampered copy is refused, in a page without a vault", async () =
   const { page: fresh, problems: freshProblems } = await openPage(browser, app.url);
   await fresh.waitForSelector("#status:has-text('Verifying a bundle needs no vault')");
   await dropFile(fresh, "#drop", "tampered.json", JSON.stringify(bundle));
-  await fresh.waitForSelector("#verify-result:not([hidden])");
+  await fresh.waitForSelector("#verify-result.bad:has-text('not verified')");
   assert.match(await fresh.textContent("#verify-result"), /^✗ tampered.json is not verified. The signature does not match: the content was changed after it was signed.*SIGNATURE_INVALID/);
   assert.equal(await fresh.getAttribute("#verify-result", "class"), "bad");
   await fresh.locator("#verify").screenshot({ path: `${ARTIFACTS}/journey-7-tampered.png` });

@@ -36,7 +36,7 @@ test("the README's browser example runs and prints what its comments say", async
     }),
   );
   await page.goto(`${app.url}readme-example.html`);
-  for (let waited = 0; !logs.includes("example finished") && errors.length === 0 && waited < 15000; waited += 50) {
+  for (let waited = 0; !logs.includes("example finished") && errors.length === 0 && waited < 60000; waited += 50) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.deepEqual(errors, []);
