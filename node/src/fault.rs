@@ -194,21 +194,26 @@ impl Fault {
         "slow-delete",
     ];
 
-    /// The fault of that name; `delay_ms` applies to `slow`, `slow-chunk`, `failing-chunk` and
-    /// `slow-delete` only.
+    /// The fault of that name; `delay_ms` applies only to the faults that have a delay
+    /// ([`Fault::delay_ms`]: `slow`, `slow-chunk`, `failing-chunk` and `slow-delete`).
     pub fn parse(name: &str, delay_ms: Option<u64>) -> Result<Fault, String> {
-        if delay_ms.is_some()
-            && !matches!(
-                name,
-                "slow" | "slow-chunk" | "failing-chunk" | "slow-delete"
-            )
-        {
-            return Err(
-                "delayMs applies to the slow, slow-chunk, failing-chunk and slow-delete faults only"
-                    .into(),
-            );
+        let fault = Self::named(name, delay_ms.unwrap_or(DEFAULT_DELAY_MS))?;
+        if delay_ms.is_some() && fault.delay_ms().is_none() {
+            let delayed: Vec<&str> = Self::NAMES
+                .iter()
+                .copied()
+                .filter(|n| Self::named(n, DEFAULT_DELAY_MS).is_ok_and(|f| f.delay_ms().is_some()))
+                .collect();
+            let (last, rest) = delayed.split_last().unwrap_or((&"", &[]));
+            return Err(format!(
+                "delayMs applies to the {} and {last} faults only",
+                rest.join(", ")
+            ));
         }
-        let delay_ms = delay_ms.unwrap_or(DEFAULT_DELAY_MS);
+        Ok(fault)
+    }
+
+    fn named(name: &str, delay_ms: u64) -> Result<Fault, String> {
         Ok(match name {
             "invalid-json" => Fault::InvalidJson,
             "missing-page-field" => Fault::MissingPageField,
@@ -853,6 +858,11 @@ mod tests {
             Fault::parse("slow-chunk", Some(10)).unwrap(),
             Fault::SlowChunk { delay_ms: 10 }
         );
+        assert_eq!(
+            Fault::parse("html", Some(10)).unwrap_err(),
+            "delayMs applies to the slow, slow-chunk, failing-chunk and slow-delete faults only"
+        );
+        assert!(Fault::parse("no-such-fault", Some(10)).is_err());
         assert_eq!(
             Fault::parse("failing-chunk", Some(10)).unwrap(),
             Fault::FailingChunk { delay_ms: 10 }
