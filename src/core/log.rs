@@ -9,8 +9,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use std::fmt::Write as _;
-
 use super::bundle::{LogCommitment, GENESIS_HEAD};
 use super::canonical;
 use super::canonical_text;
@@ -68,10 +66,13 @@ impl LogEntry {
         string(out, &self.prev);
         out.push_str(",\"ref\":");
         string(out, &self.reference);
-        // Writing to a String cannot fail.
-        let _ = write!(out, ",\"seq\":{},\"service\":", self.seq);
+        out.push_str(",\"seq\":");
+        out.push_str(itoa::Buffer::new().format(self.seq));
+        out.push_str(",\"service\":");
         string(out, &self.service);
-        let _ = write!(out, ",\"t\":{}}}", self.t);
+        out.push_str(",\"t\":");
+        out.push_str(itoa::Buffer::new().format(self.t));
+        out.push('}');
         Ok(())
     }
 
@@ -79,8 +80,11 @@ impl LogEntry {
     /// order), written directly.
     pub fn write_stored(&self, out: &mut String) {
         let string = canonical_text::push_string;
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{{\"seq\":{},\"t\":{},\"service\":", self.seq, self.t);
+        out.push_str("{\"seq\":");
+        out.push_str(itoa::Buffer::new().format(self.seq));
+        out.push_str(",\"t\":");
+        out.push_str(itoa::Buffer::new().format(self.t));
+        out.push_str(",\"service\":");
         string(out, &self.service);
         out.push_str(",\"op\":");
         string(out, &self.op);

@@ -454,7 +454,7 @@ impl Store {
                 staged.entries.push(chain.append(Change {
                     t,
                     service: service.to_owned(),
-                    op: format!("{}.{verb}", item.collection),
+                    op: [item.collection.as_str(), ".", verb].concat(),
                     reference: item.id.clone(),
                     context,
                     item_hash: hash_hex.clone(),
