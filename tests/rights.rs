@@ -502,6 +502,53 @@ async fn delete_after_transfer_collects_verified_receipts() {
     finish(vault).await;
 }
 
+/// A transfer stops being a backup once the vault had its node delete data, and a push there
+/// again uploads new bytes (the node's committed session for the old ones would import nothing).
+#[wasm_bindgen_test]
+async fn a_transfer_whose_node_deleted_data_is_no_backup() {
+    let vault = pulled("deleted-backup").await;
+    let all = total(&ok(vault.count()).await);
+    let first = ok(vault.push(target().into(), None)).await;
+    ok(vault.push(source().into(), None)).await;
+    // The vault has the target's data too (the same items: nothing changes), then has it deleted
+    // there, covered by the transfer to the source.
+    ok(vault.pull(target().into(), None)).await;
+    let report = ok(vault.delete_remote(target().into(), None)).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(target().into())).await),
+        0.0
+    );
+
+    // The target's receipt no longer covers deleting at the source.
+    let before = digest(&vault).await;
+    assert_eq!(
+        code(vault.delete_remote(source().into(), None)).await,
+        "NOT_BACKED_UP"
+    );
+    assert_eq!(digest(&vault).await, before, "the refusal changes nothing");
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(source().into())).await),
+        all
+    );
+
+    // Pushing there again uploads new bytes, which the target imports: it holds everything again.
+    let again = ok(vault.push(target().into(), None)).await;
+    assert_ne!(text(&again, "bundleHash"), text(&first, "bundleHash"));
+    assert!(get(&get(&again, "continuity"), "ok").as_bool().unwrap());
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(target().into())).await),
+        all
+    );
+    let report = ok(vault.delete_remote(source().into(), None)).await;
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    finish(vault).await;
+}
+
 #[wasm_bindgen_test]
 async fn signed_bundle_restores_into_a_vault_of_the_same_did() {
     let vault = pulled("import").await;

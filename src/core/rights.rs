@@ -20,8 +20,9 @@
 //! **Backed up.** A remote delete is allowed only when the last entry that changed data (any entry whose
 //! op is not a `receipt.*` op) lies inside the log prefix that a bundle committed to (`log.length`
 //! beyond that entry's `seq`, and `log.head` the hash of entry `length − 1`), where the bundle is one
-//! with a verified transfer receipt from another node or one the user exported and kept. Otherwise it
-//! is `NOT_BACKED_UP`.
+//! with a verified transfer receipt from another node or one the user exported and kept. A transfer
+//! stops counting once the vault has had its node delete data (the node no longer holds the whole
+//! bundle; a push there then uploads new bytes). Otherwise it is `NOT_BACKED_UP`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -84,9 +85,13 @@ impl PushRecord {
     /// Whether a push with the log `entries` (the whole log, in order) repeats this one: the bundle's
     /// commitment is a prefix of the log and only receipts (of this push, of other pushes, exports or
     /// deletions) follow it, so the vault still holds the bundle's items and signs the same bytes.
+    /// A deletion at this same node since the bundle means the node no longer holds all of it: then
+    /// the push signs new bytes (the node's committed session for the old ones would only answer its
+    /// old receipt, importing nothing).
     pub fn repeats_log(&self, entries: &[LogEntry]) -> Result<bool> {
         Ok(is_log_prefix(entries, &self.bundle_log)?
-            && last_data_change(entries).is_none_or(|seq| seq < self.bundle_log.length))
+            && last_data_change(entries).is_none_or(|seq| seq < self.bundle_log.length)
+            && !deleted_at_since(entries, &self.node_did, &self.bundle_log))
     }
 }
 
@@ -319,6 +324,45 @@ pub fn check_backed_up<'a>(
         "log entry {last} changed data after the last backup: push the vault to another node (and \
          get its receipt), or sign and save a bundle, before deleting"
     )))
+}
+
+/// Whether the vault had `node_did` delete data after the log stood at `commitment`: a deletion receipt
+/// of that node follows it. A bundle transferred there at that commitment is then no longer whole there.
+pub fn deleted_at_since(entries: &[LogEntry], node_did: &str, commitment: &LogCommitment) -> bool {
+    let from = usize::try_from(commitment.length).unwrap_or(usize::MAX);
+    entries
+        .iter()
+        .skip(from)
+        .any(|e| e.op == OP_DELETION_RECEIPT && e.context.as_deref() == Some(node_did))
+}
+
+/// The log commitments that count as backups against deleting at `deleting_at`, from the records of
+/// the `receipts` store: bundles the user exported and keeps, and bundles transferred to another node
+/// with a verified receipt, unless the vault had that node delete data since (it no longer holds the
+/// whole bundle). A transfer to `deleting_at` itself is no backup against deleting there.
+pub fn backups<'a>(
+    records: impl IntoIterator<Item = &'a Value>,
+    entries: &[LogEntry],
+    deleting_at: &str,
+) -> Vec<LogCommitment> {
+    records
+        .into_iter()
+        .filter(|r| match r.get("kind").and_then(Value::as_str) {
+            Some("export") => true,
+            Some("transfer") => r
+                .get("node_did")
+                .and_then(Value::as_str)
+                .is_some_and(|node| node != deleting_at),
+            _ => false,
+        })
+        .filter_map(|r| {
+            let log: LogCommitment = serde_json::from_value(r.get("bundle_log")?.clone()).ok()?;
+            match r.get("node_did").and_then(Value::as_str) {
+                Some(node) if deleted_at_since(entries, node, &log) => None,
+                _ => Some(log),
+            }
+        })
+        .collect()
 }
 
 /// The services of a node (`node_did`) whose data was deleted after the last data change: a deletion
@@ -597,6 +641,75 @@ mod tests {
         push("events", OP_DELETION_RECEIPT, Some("did:key:b"));
         let done = deleted_services(&entries, "did:key:a");
         assert_eq!(done.into_iter().collect::<Vec<_>>(), vec!["chat"]);
+    }
+
+    /// A log of `(service, op, node)` entries.
+    fn log_at(ops: &[(&str, &str, Option<&str>)]) -> Vec<LogEntry> {
+        let mut chain = Chain::default();
+        ops.iter()
+            .enumerate()
+            .map(|(i, (service, op, node))| {
+                let mut c = change(op, i as u64);
+                c.service = (*service).into();
+                c.context = node.map(str::to_owned);
+                chain.append(c).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_transfer_stops_being_a_backup_once_its_node_deleted_data() {
+        let entries = log_at(&[
+            ("chat", "messages.add", None),
+            ("transfer", OP_TRANSFER_RECEIPT, Some("did:key:zT")),
+            ("transfer", OP_TRANSFER_RECEIPT, Some("did:key:zU")),
+            ("chat", OP_DELETION_RECEIPT, Some("did:key:zT")),
+        ]);
+        let bundle = commitment(&entries, 1);
+        let transfer = |node: &str| json!({"kind": "transfer", "node_did": node, "bundle_log": bundle.clone()});
+        assert!(deleted_at_since(&entries, "did:key:zT", &bundle));
+        assert!(!deleted_at_since(&entries, "did:key:zU", &bundle));
+        // A deletion before the bundle was transferred does not count against it.
+        assert!(!deleted_at_since(
+            &entries,
+            "did:key:zT",
+            &commitment(&entries, 4)
+        ));
+
+        let records = [transfer("did:key:zT"), transfer("did:key:zU")];
+        // Deleting at S: only U still holds the bundle.
+        assert_eq!(
+            backups(&records, &entries, "did:key:zS"),
+            vec![bundle.clone()]
+        );
+        // Deleting at U: T deleted data, U is the node itself: nothing covers.
+        assert!(backups(&records, &entries, "did:key:zU").is_empty());
+        assert_eq!(
+            check_backed_up(&entries, &backups(&records, &entries, "did:key:zU"))
+                .unwrap_err()
+                .code(),
+            "NOT_BACKED_UP"
+        );
+        // An exported bundle the user keeps counts wherever the deletion is; other records never.
+        let export = json!({"kind": "export", "bundle_log": bundle.clone()});
+        let delete =
+            json!({"kind": "delete", "node_did": "did:key:zX", "bundle_log": bundle.clone()});
+        let unreadable = json!({"kind": "transfer", "node_did": "did:key:zV", "bundle_log": 7});
+        assert_eq!(
+            backups([&export, &delete, &unreadable], &entries, "did:key:zU"),
+            vec![bundle.clone()]
+        );
+
+        // A push to T again signs new bytes; to U, the same ones.
+        let record = |node: &str| PushRecord {
+            node_did: node.into(),
+            bundle_log: bundle.clone(),
+            exported_at: "2026-01-01T00:00:00Z".into(),
+            bundle_hash: "0".repeat(64),
+            after: None,
+        };
+        assert!(!record("did:key:zT").repeats_log(&entries).unwrap());
+        assert!(record("did:key:zU").repeats_log(&entries).unwrap());
     }
 
     #[test]

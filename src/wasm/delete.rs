@@ -28,7 +28,6 @@ use super::json as jsv;
 use super::pull::{node_counts, now_unix, query, Options, Session, PAGE_LIMIT};
 use super::push::DeleteRemoteOptions;
 use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
-use crate::core::bundle::LogCommitment;
 use crate::core::export::ExportPage;
 use crate::core::manifest::Service;
 use crate::core::receipt::{DeleteRequest, DeletionReceipt};
@@ -97,21 +96,14 @@ async fn delete_remote(
     let _guard = inner.writer.lock().await;
     inner.check_open()?;
     let entries = read_log(inner).await?;
-    // Backups: bundles transferred to another node (a transfer to this very node is no backup against
-    // deleting from it) and exported bundles the user keeps (`recordExport`).
-    let transferred: Vec<LogCommitment> = db::get_all(&inner.db, db::RECEIPTS)
+    // Backups: bundles transferred to another node that still holds them, and exported bundles
+    // the user keeps (`recordExport`).
+    let records: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
         .await?
         .into_iter()
         .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
-        .filter(|r| match r.get("kind").and_then(Value::as_str) {
-            Some("transfer") => {
-                r.get("node_did").and_then(Value::as_str) != Some(manifest.did.as_str())
-            }
-            Some("export") => true,
-            _ => false,
-        })
-        .filter_map(|r| serde_json::from_value(r.get("bundle_log")?.clone()).ok())
         .collect();
+    let transferred = rights::backups(&records, &entries, &manifest.did);
     rights::check_backed_up(&entries, &transferred)?;
     let done = rights::deleted_services(&entries, &manifest.did);
     for service in wanted.iter().filter(|s| !done.contains(&s.name)) {
