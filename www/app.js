@@ -724,7 +724,7 @@ async function push(event) {
     bar.value = 1;
     $("push-progress-text").textContent = `done: ${bytes(report.size)}`;
     showPushReport(report);
-    say(report.continuity.ok ? "Pushed, and the target holds all of it." : "Pushed, but the target's counts differ.");
+    say(report.continuity.mismatches.every((m) => m.actual >= m.expected) ? "Pushed, and the target holds all of it." : "Pushed, but the target holds less than you pushed.");
   } catch (error) {
     if (error?.code === "ABORTED" || controller.signal.aborted) {
       $("push-progress-text").textContent = "cancelled";
@@ -751,9 +751,16 @@ function showPushReport(report) {
     continuity.textContent = `✓ Continuity: node “${report.node}” holds exactly what you pushed — ${fmt(items)} items in ${fmt(collections)} collections.`;
     continuity.className = "ok";
   } else {
-    const diffs = report.continuity.mismatches.map((m) => `${m.section} / ${m.collection}: ${fmt(m.expected)} pushed, ${fmt(m.actual)} on the node`);
-    continuity.textContent = `✗ Continuity broken: the node's counts differ from your bundle (${diffs.join("; ")}). Push again; if it stays so, the target node is faulty — do not delete from the source.`;
-    continuity.className = "bad";
+    const mismatches = report.continuity.mismatches;
+    const diffs = mismatches.map((m) => `${m.section} / ${m.collection}: ${fmt(m.expected)} pushed, ${fmt(m.actual)} on the node`);
+    if (mismatches.every((m) => m.actual >= m.expected)) {
+      // Other data of this identity was already there: the push is whole, and counts as a backup.
+      continuity.textContent = `✓ Continuity: node “${report.node}” holds all you pushed, and more of yours that was there already (${diffs.join("; ")}).`;
+      continuity.className = "ok";
+    } else {
+      continuity.textContent = `✗ Continuity broken: the node holds less than your bundle (${diffs.join("; ")}). This push does not count as a backup. Push again; if it stays so, the target node is faulty — do not delete from the source.`;
+      continuity.className = "bad";
+    }
   }
   const receipt = report.receipt;
   const dl = $("receipt");

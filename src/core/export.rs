@@ -860,6 +860,56 @@ pub fn parse_timestamp(text: &str) -> Result<u64> {
     Ok(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli)
 }
 
+/// Unix milliseconds of any XML Schema `dateTime` with a zone (the form [`proof::check_datetime`]
+/// accepts: another offset than `Z`, a fraction of any length), rounded up to the next millisecond when
+/// its fraction is finer; `None` when it is not one, or is before 1970 (before any protocol timestamp).
+/// Rounding up keeps every protocol timestamp at or before the instant at or before the answer.
+///
+/// [`proof::check_datetime`]: super::proof::check_datetime
+pub fn datetime_millis_ceil(text: &str) -> Option<u64> {
+    super::proof::check_datetime(text).ok()?;
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| {
+        b[range]
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'))
+    };
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    if year < 1970 || day > days_in_month(year, month) {
+        return None;
+    }
+    let (hour, minute, second) = (num(11..13), num(14..16), num(17..19));
+    let mut rest = &b[19..];
+    let mut milli = 0;
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = &fraction[..n];
+        for i in 0..3 {
+            milli = milli * 10 + digits.get(i).map_or(0, |d| u64::from(d - b'0'));
+        }
+        if digits.iter().skip(3).any(|d| *d != b'0') {
+            milli += 1;
+        }
+        rest = &fraction[n..];
+    }
+    let local = ((days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60_000
+        + second * 1000
+        + milli;
+    // `Z`, or `±hh:mm` east of UTC (the instant is that much earlier in UTC).
+    let offset = if rest == b"Z" {
+        0
+    } else {
+        let at = b.len() - 6;
+        let size = i128::from((num(at + 1..at + 3) * 60 + num(at + 4..at + 6)) * 60_000);
+        if b[at] == b'+' {
+            size
+        } else {
+            -size
+        }
+    };
+    u64::try_from(i128::from(local) - offset).ok()
+}
+
 /// The protocol timestamp of an instant given in Unix milliseconds.
 pub fn format_timestamp(unix_millis: u64) -> Result<String> {
     if unix_millis > MAX_TIMESTAMP_MILLIS {
@@ -968,6 +1018,40 @@ mod tests {
             assert_eq!(parse_timestamp(&format_timestamp(ms).unwrap()).unwrap(), ms);
         }
         assert!(format_timestamp(MAX_TIMESTAMP_MILLIS + 1).is_err());
+    }
+
+    #[test]
+    fn any_datetime_is_an_instant_rounded_up_to_the_millisecond() {
+        let ms = |text: &str| datetime_millis_ceil(text);
+        let at = parse_timestamp("2026-03-09T16:45:00.123Z").ok();
+        for same in [
+            "2026-03-09T16:45:00.123Z",
+            "2026-03-09T16:45:00.123000000Z",
+            "2026-03-09T16:45:00.1229Z",
+            "2026-03-09T17:45:00.123+01:00",
+            "2026-03-09T11:15:00.123-05:30",
+        ] {
+            assert_eq!(ms(same), at, "{same}");
+        }
+        assert_eq!(ms("2026-03-09T16:45:00.1231Z"), at.map(|t| t + 1));
+        assert_eq!(ms("2026-03-09T16:45:00Z"), at.map(|t| t - 123));
+        assert_eq!(ms("2026-03-09T16:45:00.1Z"), at.map(|t| t - 23));
+        // Across a day and a year boundary.
+        assert_eq!(
+            ms("2025-12-31T23:30:00-01:00"),
+            parse_timestamp("2026-01-01T00:30:00.000Z").ok()
+        );
+        assert_eq!(ms("1970-01-01T00:00:00Z"), Some(0));
+        for none in [
+            "1970-01-01T00:30:00+01:00",
+            "1969-12-31T23:59:59Z",
+            "2026-02-29T00:00:00Z",
+            "2026-03-09T16:45:00",
+            "2026-03-09",
+            "",
+        ] {
+            assert_eq!(ms(none), None, "{none}");
+        }
     }
 
     #[test]

@@ -20,8 +20,8 @@
 //! **Backed up.** A remote delete is allowed only when the last entry that changed data (any entry whose
 //! op is not a `receipt.*` op) lies inside the log prefix that a bundle committed to (`log.length`
 //! beyond that entry's `seq`, and `log.head` the hash of entry `length − 1`), where the bundle is one
-//! with a verified transfer receipt from another node or one the user exported and kept. A transfer
-//! stops counting once the vault has had its node delete data (the node no longer holds the whole
+//! with a verified transfer receipt and a passed continuity check from another node, or one the user
+//! exported and kept. A transfer stops counting once the vault has had its node delete data (the node no longer holds the whole
 //! bundle; a push there then uploads new bytes). Otherwise it is `NOT_BACKED_UP`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -326,6 +326,27 @@ pub fn check_backed_up<'a>(
     )))
 }
 
+/// Whether a push's recorded continuity check (`{ok, mismatches: [{section, collection, expected,
+/// actual}]}`) found the node holding at least the bundle's count in every collection: the counts were
+/// equal, or the node held more (other data of the DID there). Anything else, or no check, is `false`.
+pub fn holds_all(continuity: &Value) -> bool {
+    if continuity.get("ok") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    let Some(mismatches) = continuity.get("mismatches").and_then(Value::as_array) else {
+        return false;
+    };
+    mismatches.iter().all(|m| {
+        match (
+            m.get("expected").and_then(Value::as_u64),
+            m.get("actual").and_then(Value::as_u64),
+        ) {
+            (Some(expected), Some(actual)) => actual >= expected,
+            _ => false,
+        }
+    })
+}
+
 /// Whether the vault had `node_did` delete data after the log stood at `commitment`: a deletion receipt
 /// of that node follows it. A bundle transferred there at that commitment is then no longer whole there.
 pub fn deleted_at_since(entries: &[LogEntry], node_did: &str, commitment: &LogCommitment) -> bool {
@@ -338,8 +359,8 @@ pub fn deleted_at_since(entries: &[LogEntry], node_did: &str, commitment: &LogCo
 
 /// The log commitments that count as backups against deleting at `deleting_at`, from the records of
 /// the `receipts` store: bundles the user exported and keeps, and bundles transferred to another node
-/// with a verified receipt, unless the vault had that node delete data since (it no longer holds the
-/// whole bundle). A transfer to `deleting_at` itself is no backup against deleting there.
+/// with a verified receipt and a continuity check that found all of it there ([`holds_all`]), unless the vault had that node delete data since (it no longer holds
+/// the whole bundle). A transfer to `deleting_at` itself is no backup against deleting there.
 pub fn backups<'a>(
     records: impl IntoIterator<Item = &'a Value>,
     entries: &[LogEntry],
@@ -349,10 +370,12 @@ pub fn backups<'a>(
         .into_iter()
         .filter(|r| match r.get("kind").and_then(Value::as_str) {
             Some("export") => true,
-            Some("transfer") => r
-                .get("node_did")
-                .and_then(Value::as_str)
-                .is_some_and(|node| node != deleting_at),
+            Some("transfer") => {
+                r.get("node_did")
+                    .and_then(Value::as_str)
+                    .is_some_and(|node| node != deleting_at)
+                    && r.get("continuity").is_some_and(holds_all)
+            }
             _ => false,
         })
         .filter_map(|r| {
@@ -378,23 +401,22 @@ pub fn deleted_services(entries: &[LogEntry], node_did: &str) -> BTreeSet<String
         .collect()
 }
 
-/// The time up to which a node's tombstones for `service` are the vault's own doing: the latest
-/// `deleted_at` of the deletion receipts (stored records `{kind: "delete", node_did, service,
-/// receipt}`) that node signed for that service.
+/// The time (Unix milliseconds) up to which a node's tombstones for `service` are the vault's own
+/// doing: the latest `deleted_at` of the deletion receipts (stored records `{kind: "delete", node_did,
+/// service, receipt}`) that node signed for that service. A receipt's `deleted_at` is any dateTime
+/// (another offset, a finer fraction), so it is compared as an instant, rounded up to the millisecond.
 pub fn own_deletions_until<'a>(
     records: impl IntoIterator<Item = &'a Value>,
     node_did: &str,
     service: &str,
-) -> Option<String> {
+) -> Option<u64> {
     records
         .into_iter()
         .filter(|r| r.get("kind").and_then(Value::as_str) == Some("delete"))
         .filter(|r| r.get("node_did").and_then(Value::as_str) == Some(node_did))
         .filter(|r| r.get("service").and_then(Value::as_str) == Some(service))
         .filter_map(|r| {
-            r.pointer("/receipt/deleted_at")?
-                .as_str()
-                .map(str::to_owned)
+            super::export::datetime_millis_ceil(r.pointer("/receipt/deleted_at")?.as_str()?)
         })
         .max()
 }
@@ -403,14 +425,18 @@ pub fn own_deletions_until<'a>(
 /// than `until` (see [`own_deletions_until`]). Deleting at a node after backing up must never delete
 /// the vault's own copy on the next pull; later deletions (made after the receipt) still apply.
 /// Answers the kept items and how many tombstones were dropped.
-pub fn drop_own_deletions(items: Vec<Incoming>, until: Option<&str>) -> (Vec<Incoming>, u64) {
+pub fn drop_own_deletions(items: Vec<Incoming>, until: Option<u64>) -> (Vec<Incoming>, u64) {
     let Some(until) = until else {
         return (items, 0);
     };
     let before = items.len();
+    // Pages give protocol timestamps only (`export::check_timestamp`).
     let kept: Vec<Incoming> = items
         .into_iter()
-        .filter(|item| !(item.deleted && item.updated_at.as_str() <= until))
+        .filter(|item| {
+            !(item.deleted
+                && super::export::parse_timestamp(&item.updated_at).is_ok_and(|t| t <= until))
+        })
         .collect();
     let dropped = (before - kept.len()) as u64;
     (kept, dropped)
@@ -466,10 +492,40 @@ mod own_deletions {
             json!({"kind": "transfer", "node_did": "did:key:zA", "service": "chat"}),
         ];
         assert_eq!(
-            own_deletions_until(&records, "did:key:zA", "chat").as_deref(),
-            Some("2026-03-09T12:00:00.000Z")
+            own_deletions_until(&records, "did:key:zA", "chat"),
+            crate::core::export::parse_timestamp("2026-03-09T12:00:00.000Z").ok()
         );
         assert_eq!(own_deletions_until(&records, "did:key:zC", "chat"), None);
+    }
+
+    #[test]
+    fn receipt_times_of_any_form_are_compared_as_instants() {
+        let record = |at: &str| {
+            json!({"kind": "delete", "node_did": "did:key:zA", "service": "chat",
+                   "receipt": {"deleted_at": at}})
+        };
+        let until = |at: &str| own_deletions_until([&record(at)], "did:key:zA", "chat");
+        let tombstone = item("a", "2026-03-09T12:00:00.000Z", true);
+        let dropped = |at: &str| drop_own_deletions(vec![tombstone.clone()], until(at)).1 == 1;
+        // Microseconds after the tombstone's millisecond: as text it sorts before, as a time after.
+        assert!(dropped("2026-03-09T12:00:00.000123Z"));
+        // The same instant west of UTC: as text it sorts before.
+        assert!(dropped("2026-03-09T07:00:00-05:00"));
+        assert!(dropped("2026-03-09T13:00:00.000+01:00"));
+        // Earlier instants, however written, leave the tombstone to apply.
+        assert!(!dropped("2026-03-09T12:59:59.999+01:00"));
+        assert!(!dropped("2026-03-09T11:59:59.9989Z"));
+        // Within the millisecond before, rounded up: dropped (the vault keeps its copy).
+        assert!(dropped("2026-03-09T11:59:59.9991Z"));
+        // The latest instant wins, not the latest text.
+        let both = [
+            record("2026-03-09T12:00:00-05:00"),
+            record("2026-03-09T13:00:00Z"),
+        ];
+        assert_eq!(
+            own_deletions_until(&both, "did:key:zA", "chat"),
+            crate::core::export::parse_timestamp("2026-03-09T17:00:00.000Z").ok()
+        );
     }
 
     #[test]
@@ -480,7 +536,8 @@ mod own_deletions {
             item("c", "2026-03-09T12:00:00.001Z", true),
             item("d", "2026-03-09T11:00:00.000Z", false),
         ];
-        let (kept, dropped) = drop_own_deletions(items.clone(), Some("2026-03-09T12:00:00.000Z"));
+        let until = crate::core::export::parse_timestamp("2026-03-09T12:00:00.000Z").ok();
+        let (kept, dropped) = drop_own_deletions(items.clone(), until);
         assert_eq!(dropped, 2);
         let ids: Vec<&str> = kept.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["c", "d"]);
@@ -666,7 +723,10 @@ mod tests {
             ("chat", OP_DELETION_RECEIPT, Some("did:key:zT")),
         ]);
         let bundle = commitment(&entries, 1);
-        let transfer = |node: &str| json!({"kind": "transfer", "node_did": node, "bundle_log": bundle.clone()});
+        let transfer = |node: &str| {
+            json!({"kind": "transfer", "node_did": node, "bundle_log": bundle.clone(),
+                   "continuity": {"ok": true, "mismatches": []}})
+        };
         assert!(deleted_at_since(&entries, "did:key:zT", &bundle));
         assert!(!deleted_at_since(&entries, "did:key:zU", &bundle));
         // A deletion before the bundle was transferred does not count against it.
@@ -694,11 +754,32 @@ mod tests {
         let export = json!({"kind": "export", "bundle_log": bundle.clone()});
         let delete =
             json!({"kind": "delete", "node_did": "did:key:zX", "bundle_log": bundle.clone()});
-        let unreadable = json!({"kind": "transfer", "node_did": "did:key:zV", "bundle_log": 7});
+        let unreadable = json!({"kind": "transfer", "node_did": "did:key:zV", "bundle_log": 7,
+                                "continuity": {"ok": true}});
         assert_eq!(
             backups([&export, &delete, &unreadable], &entries, "did:key:zU"),
             vec![bundle.clone()]
         );
+        // A transfer whose node then held fewer items than the bundle, or recorded without the check.
+        let mut short = transfer("did:key:zU");
+        short["continuity"] = json!({"ok": false, "mismatches": [
+            {"section": "chat", "collection": "messages", "expected": 3, "actual": 4},
+            {"section": "chat", "collection": "reactions", "expected": 3, "actual": 2}]});
+        let mut unchecked = transfer("did:key:zU");
+        unchecked.as_object_mut().unwrap().remove("continuity");
+        assert!(backups([&short, &unchecked], &entries, "did:key:zS").is_empty());
+        // One that held more (other data of the DID there) still holds all of the bundle.
+        let mut more = transfer("did:key:zU");
+        more["continuity"] = json!({"ok": false, "mismatches": [
+            {"section": "chat", "collection": "messages", "expected": 3, "actual": 4}]});
+        assert_eq!(
+            backups([&more], &entries, "did:key:zS"),
+            vec![bundle.clone()]
+        );
+        assert!(!holds_all(
+            &json!({"ok": false, "mismatches": [{"expected": 1}]})
+        ));
+        assert!(!holds_all(&json!({"ok": "yes"})));
 
         // A push to T again signs new bytes; to U, the same ones.
         let record = |node: &str| PushRecord {

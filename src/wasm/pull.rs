@@ -32,7 +32,7 @@ pub const PAGE_LIMIT: u32 = crate::core::export::MAX_PAGE_LIMIT as u32;
 /// Services fetched (or counted) at the same time.
 pub const CONCURRENCY: usize = 3;
 /// The end of the tombstones a pull leaves unapplied while a delete request is pending: any time.
-const PENDING_DELETION_UNTIL: &str = "9999-12-31T23:59:59.999Z";
+const PENDING_DELETION_UNTIL: u64 = u64::MAX;
 /// Longest `timeoutMs` accepted by pull, push and deleteRemote: ten minutes per request.
 pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
@@ -337,14 +337,10 @@ fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
 /// The latest `deleted_at` of this vault's deletion receipts from `node_did` for `service`; with a
 /// delete request of the vault pending there (sent, its receipt not recorded), no end: every
 /// tombstone may be that request's doing.
-async fn own_deletions_until(
-    inner: &Inner,
-    node_did: &str,
-    service: &str,
-) -> Result<Option<String>> {
+async fn own_deletions_until(inner: &Inner, node_did: &str, service: &str) -> Result<Option<u64>> {
     let pending = super::delete::pending_key(node_did, service);
     if db::get(&inner.db, db::META, &pending).await?.is_some() {
-        return Ok(Some(PENDING_DELETION_UNTIL.to_owned()));
+        return Ok(Some(PENDING_DELETION_UNTIL));
     }
     let receipts: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
         .await?
@@ -428,7 +424,7 @@ async fn pull_service(
             // was requested.
             let own_deletions =
                 own_deletions_until(inner, &session.manifest.did, &service.name).await?;
-            let (kept, _) = rights::drop_own_deletions(page.items, own_deletions.as_deref());
+            let (kept, _) = rights::drop_own_deletions(page.items, own_deletions);
             let staged = inner.state.borrow().store.stage(
                 &service.name,
                 &service.section,

@@ -237,7 +237,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         (receipt, received)
     };
 
-    // 3. The receipt: verified, then recorded once, with its log entry, in one transaction.
+    // 3. The receipt, verified (it is recorded after the continuity check).
     let receipt = rights::check_transfer_receipt(
         &receipt_value,
         &manifest.did,
@@ -246,15 +246,44 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         &record.bundle_hash,
         &counts,
     )?;
+    // 4. Continuity, before anything is recorded: the node now holds exactly the bundle's counts. A
+    // transfer counts as a backup only with it (`rights::backups`).
+    options.progress(json!({"phase": "verify", "sessionId": id, "bytes": size, "total": size}));
+    let remote = node_counts(&session, &did).await?;
+    let remote_counts = rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))?;
+    let mismatches = rights::compare_counts(&counts, &remote_counts);
+    let continuity = json!({"ok": mismatches.is_empty(), "mismatches": mismatches});
+
+    // 5. The receipt recorded once, with its log entry, in one transaction. A receipt recorded
+    // before with a continuity check that found data missing gets this push's check once it finds all
+    // of it (its log entry, which records the receipt, stays as it is).
     let receipt_key =
         JsValue::from_str(&format!("transfer {} {}", manifest.did, record.bundle_hash));
+    let stored = json!({
+        "kind": "transfer",
+        "node": manifest.node,
+        "node_did": manifest.did,
+        "bundle_log": record.bundle_log,
+        "receipt": receipt_value,
+        "continuity": continuity,
+    });
     let repeated = {
         let _guard = inner.writer.lock().await;
         inner.check_open()?;
-        if db::get(&inner.db, db::RECEIPTS, &receipt_key)
-            .await?
-            .is_some()
-        {
+        if let Some(text) = db::get(&inner.db, db::RECEIPTS, &receipt_key).await? {
+            let holds = |v: &Value| v.get("continuity").is_some_and(rights::holds_all);
+            let before = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
+            if !holds(&before) && holds(&stored) {
+                db::write(
+                    &inner.db,
+                    vec![Write::Put(
+                        db::RECEIPTS,
+                        receipt_key.clone(),
+                        stored.to_string(),
+                    )],
+                )
+                .await?;
+            }
             true
         } else {
             let change =
@@ -269,13 +298,6 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
             // A later push repeats this one only if nothing but this receipt came after the bundle;
             // data committed while the push ran makes the next push sign anew.
             done.after = (before == record.bundle_log).then(|| staged.chain_after().commitment());
-            let stored = json!({
-                "kind": "transfer",
-                "node": manifest.node,
-                "node_did": manifest.did,
-                "bundle_log": record.bundle_log,
-                "receipt": receipt_value,
-            });
             let extra = vec![
                 Write::Put(db::RECEIPTS, receipt_key.clone(), stored.to_string()),
                 Write::Put(
@@ -290,11 +312,6 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         }
     };
 
-    // 4. Continuity: the node now holds exactly the bundle's counts.
-    options.progress(json!({"phase": "verify", "sessionId": id, "bytes": size, "total": size}));
-    let remote = node_counts(&session, &did).await?;
-    let remote_counts = rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))?;
-    let mismatches = rights::compare_counts(&counts, &remote_counts);
     options.progress(json!({"phase": "done", "sessionId": id, "bytes": size, "total": size}));
     let log = inner.state.borrow().store.chain().commitment();
     jsv::to_js(&json!({
@@ -308,7 +325,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         "repeated": repeated,
         "receipt": receipt_value,
         "counts": section_counts_json(&counts),
-        "continuity": {"ok": mismatches.is_empty(), "mismatches": mismatches},
+        "continuity": continuity,
         "log": {"length": log.length, "head": log.head},
     }))
 }
