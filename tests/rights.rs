@@ -575,6 +575,45 @@ async fn signed_bundle_restores_into_a_vault_of_the_same_did() {
     }
     assert_eq!(digest(&restored).await, before);
 
+    // Into a vault that holds part of it already (one service pulled): the sections it holds add
+    // nothing and take no commit, the others are added after them, and the vault reopens as it is.
+    let partial = same_key(&vault, "import-partial").await;
+    let chat = js_sys::Array::of1(&"chat".into());
+    ok(partial.pull(
+        source().into(),
+        Some(options(&[("services", chat.as_ref())]).unchecked_into()),
+    ))
+    .await;
+    let held = total(&ok(partial.count()).await);
+    assert!(held > 0.0);
+    let report = ok(partial.import_bundle(signed.clone())).await;
+    let (mut added, mut unchanged) = (0.0, 0.0);
+    for s in js_sys::Array::from(&get(&report, "sections")).iter() {
+        added += num(&s, "added");
+        unchanged += num(&s, "unchanged");
+    }
+    assert_eq!(
+        (added, unchanged),
+        (total(&ok(vault.count()).await) - held, held)
+    );
+    assert_eq!(
+        canon(&get(&ok(partial.sign()).await, "sections")),
+        canon(&get(&signed, "sections"))
+    );
+    let head = canon(&partial.log_head());
+    let entries = ok(partial.log(Some(
+        options(&[("limit", &JsValue::from_f64(100_000.0))]).unchecked_into(),
+    )))
+    .await;
+    assert_eq!(
+        js_sys::Array::from(&entries).length() as f64,
+        num(&partial.log_head(), "length")
+    );
+    let reopened = Vault::open_named(&partial.name()).await.unwrap();
+    assert_eq!(canon(&reopened.log_head()), head);
+    reopened.close();
+    finish(partial).await;
+
     // Another DID, a tampered file, a non-bundle: typed errors, nothing changed.
     let other = fresh("import-other").await;
     ok(other.create_key(PASS.into())).await;

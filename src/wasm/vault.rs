@@ -660,6 +660,7 @@ impl Vault {
             // nothing (a full quota, a closed database), and the store is applied only after it.
             let mut staged: Vec<crate::core::store::StagedCommit> = Vec::new();
             let mut writes = Vec::new();
+            let mut reports = Vec::new();
             {
                 let state = inner.state.borrow();
                 for (section, collections) in sections {
@@ -683,20 +684,23 @@ impl Vault {
                             .store
                             .stage_after(previous, &section, &section, items, t)?,
                     };
-                    writes.extend(commit_writes(&next)?);
-                    staged.push(next);
+                    let report = &next.report;
+                    reports.push(json!({
+                        "section": section,
+                        "added": report.added,
+                        "updated": report.updated,
+                        "unchanged": report.unchanged,
+                    }));
+                    // A section with nothing new takes no commit number (`apply`): the next one
+                    // follows the last commit that writes.
+                    if !(next.is_empty() && next.entries.is_empty()) {
+                        writes.extend(commit_writes(&next)?);
+                        staged.push(next);
+                    }
                 }
             }
             db::write(&inner.db, writes).await?;
-            let mut reports = Vec::new();
             for commit in staged {
-                let report = &commit.report;
-                reports.push(json!({
-                    "section": commit.heads.section,
-                    "added": report.added,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                }));
                 apply(&inner, commit)?;
             }
             let log = inner.state.borrow().store.chain().commitment();
