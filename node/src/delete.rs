@@ -19,7 +19,7 @@ use crate::server::SharedState;
 use crate::storage::items::{self, SeqAlloc};
 
 /// How far `requested_at` may be from the node's clock, in seconds.
-pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+pub const MAX_CLOCK_SKEW_SECS: u64 = bundle_vault::core::rights::DELETE_REQUEST_WINDOW_MS / 1000;
 
 /// `POST /services/{name}/delete`.
 pub async fn delete(

@@ -53,6 +53,10 @@ pub const EXPORT_SERVICE: &str = "export";
 /// Log op of an exported bundle the user holds.
 pub const OP_EXPORT_RECEIPT: &str = "receipt.export";
 
+/// How far a node accepts a delete request's `requested_at` from its own clock, either way (the
+/// protocol's ±300 s; older or newer is `REQUEST_EXPIRED`).
+pub const DELETE_REQUEST_WINDOW_MS: u64 = 300_000;
+
 /// Whether a log op records a receipt (and so changes no data).
 pub fn is_receipt_op(op: &str) -> bool {
     op.starts_with("receipt.")
@@ -421,11 +425,30 @@ pub fn own_deletions_until<'a>(
         .max()
 }
 
+/// The time (Unix milliseconds) up to which tombstones may be the doing of a delete request the vault
+/// sent and holds no receipt for (its `meta` record `{requested_at, request, …}`): a node deletes only
+/// within [`DELETE_REQUEST_WINDOW_MS`] of `requested_at` by its clock, which is the clock its tombstones
+/// carry, so later ones are someone else's and apply. Without a readable `requested_at`, any time.
+pub fn pending_deletion_until(record: &Value) -> u64 {
+    record
+        .get("requested_at")
+        .and_then(Value::as_str)
+        .and_then(super::export::datetime_millis_ceil)
+        .map_or(u64::MAX, |t| t.saturating_add(DELETE_REQUEST_WINDOW_MS))
+}
+
 /// Drops the tombstones a node reports because the vault asked it to delete: those written no later
-/// than `until` (see [`own_deletions_until`]). Deleting at a node after backing up must never delete
-/// the vault's own copy on the next pull; later deletions (made after the receipt) still apply.
-/// Answers the kept items and how many tombstones were dropped.
-pub fn drop_own_deletions(items: Vec<Incoming>, until: Option<u64>) -> (Vec<Incoming>, u64) {
+/// than `until` (see [`own_deletions_until`]), or no later than one millisecond after the version the
+/// vault holds (`held`, Unix milliseconds of its `updated_at`): a node stamps a tombstone with its
+/// clock, or just after the version it replaces when that one is dated later (a clock ahead, an
+/// imported item), as the reference node does. Deleting at a node after backing up must never delete the
+/// vault's own copy on the next pull; later deletions (made after the receipt) still apply. Answers
+/// the kept items and how many tombstones were dropped.
+pub fn drop_own_deletions(
+    items: Vec<Incoming>,
+    until: Option<u64>,
+    held: impl Fn(&Incoming) -> Option<u64>,
+) -> (Vec<Incoming>, u64) {
     let Some(until) = until else {
         return (items, 0);
     };
@@ -434,8 +457,8 @@ pub fn drop_own_deletions(items: Vec<Incoming>, until: Option<u64>) -> (Vec<Inco
     let kept: Vec<Incoming> = items
         .into_iter()
         .filter(|item| {
-            !(item.deleted
-                && super::export::parse_timestamp(&item.updated_at).is_ok_and(|t| t <= until))
+            let own = |t: u64| t <= until || held(item).is_some_and(|h| t <= h.saturating_add(1));
+            !(item.deleted && super::export::parse_timestamp(&item.updated_at).is_ok_and(own))
         })
         .collect();
     let dropped = (before - kept.len()) as u64;
@@ -506,7 +529,8 @@ mod own_deletions {
         };
         let until = |at: &str| own_deletions_until([&record(at)], "did:key:zA", "chat");
         let tombstone = item("a", "2026-03-09T12:00:00.000Z", true);
-        let dropped = |at: &str| drop_own_deletions(vec![tombstone.clone()], until(at)).1 == 1;
+        let dropped =
+            |at: &str| drop_own_deletions(vec![tombstone.clone()], until(at), |_| None).1 == 1;
         // Microseconds after the tombstone's millisecond: as text it sorts before, as a time after.
         assert!(dropped("2026-03-09T12:00:00.000123Z"));
         // The same instant west of UTC: as text it sorts before.
@@ -529,6 +553,33 @@ mod own_deletions {
     }
 
     #[test]
+    fn a_pending_request_may_have_deleted_only_within_its_window() {
+        let at = |text: &str| crate::core::export::parse_timestamp(text).unwrap();
+        let record = json!({"requested_at": "2026-03-09T12:00:00.000Z", "request": {}});
+        assert_eq!(
+            pending_deletion_until(&record),
+            at("2026-03-09T12:05:00.000Z")
+        );
+        let tombstones = vec![
+            item("a", "2026-03-09T12:04:59.999Z", true),
+            item("b", "2026-03-09T12:05:00.001Z", true),
+        ];
+        let (kept, dropped) =
+            drop_own_deletions(tombstones, Some(pending_deletion_until(&record)), |_| None);
+        assert_eq!(dropped, 1);
+        assert_eq!(
+            kept[0].id, "b",
+            "a later deletion is someone else's and applies"
+        );
+        // A record without a readable time: every tombstone may be its doing.
+        assert_eq!(pending_deletion_until(&json!({"request": {}})), u64::MAX);
+        assert_eq!(
+            pending_deletion_until(&json!({"requested_at": "yesterday"})),
+            u64::MAX
+        );
+    }
+
+    #[test]
     fn tombstones_up_to_the_receipt_are_dropped_later_ones_and_items_kept() {
         let items = vec![
             item("a", "2026-03-09T11:59:59.999Z", true),
@@ -537,11 +588,27 @@ mod own_deletions {
             item("d", "2026-03-09T11:00:00.000Z", false),
         ];
         let until = crate::core::export::parse_timestamp("2026-03-09T12:00:00.000Z").ok();
-        let (kept, dropped) = drop_own_deletions(items.clone(), until);
+        let (kept, dropped) = drop_own_deletions(items.clone(), until, |_| None);
         assert_eq!(dropped, 2);
         let ids: Vec<&str> = kept.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["c", "d"]);
-        assert_eq!(drop_own_deletions(items.clone(), None), (items, 0));
+        assert_eq!(
+            drop_own_deletions(items.clone(), None, |_| None),
+            (items, 0)
+        );
+
+        // A held version dated after the deletion (a clock ahead): the node's tombstone of it is
+        // stamped just after it, and is the vault's own doing all the same; one later is not.
+        let future = crate::core::export::parse_timestamp("2030-01-01T00:00:00.000Z").ok();
+        let tombstones = vec![
+            item("e", "2030-01-01T00:00:00.001Z", true),
+            item("f", "2030-01-01T00:00:00.002Z", true),
+        ];
+        let (kept, dropped) = drop_own_deletions(tombstones.clone(), until, |_| future);
+        assert_eq!(dropped, 1);
+        assert_eq!(kept[0].id, "f");
+        // Without a receipt of this node, nothing is the vault's doing.
+        assert_eq!(drop_own_deletions(tombstones, None, |_| future).1, 0);
     }
 }
 

@@ -280,6 +280,12 @@ impl Store {
         &self.chain
     }
 
+    /// The `updated_at` of the version held of an item (a tombstone's too), if any.
+    pub fn held_updated_at(&self, section: &str, collection: &str, id: &str) -> Option<&str> {
+        let slot = self.sections.get(section)?.get(collection)?.get(id)?;
+        Some(&slot.version.updated_at)
+    }
+
     /// The number the next commit gets.
     pub fn next_commit(&self) -> u64 {
         self.next_commit

@@ -31,8 +31,6 @@ use crate::core::{Error, Result};
 pub const PAGE_LIMIT: u32 = crate::core::export::MAX_PAGE_LIMIT as u32;
 /// Services fetched (or counted) at the same time.
 pub const CONCURRENCY: usize = 3;
-/// The end of the tombstones a pull leaves unapplied while a delete request is pending: any time.
-const PENDING_DELETION_UNTIL: u64 = u64::MAX;
 /// Longest `timeoutMs` accepted by pull, push and deleteRemote: ten minutes per request.
 pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
@@ -334,20 +332,26 @@ fn cursor_key(manifest: &Manifest, service: &Service) -> JsValue {
     JsValue::from_str(&format!("{} {}", manifest.did, service.name))
 }
 
-/// The latest `deleted_at` of this vault's deletion receipts from `node_did` for `service`; with a
-/// delete request of the vault pending there (sent, its receipt not recorded), no end: every
-/// tombstone may be that request's doing.
+/// The latest `deleted_at` of this vault's deletion receipts from `node_did` for `service`, or later
+/// with a delete request of the vault pending there (sent, its receipt not recorded): the end of the
+/// time that request may have deleted in (`rights::pending_deletion_until`).
 async fn own_deletions_until(inner: &Inner, node_did: &str, service: &str) -> Result<Option<u64>> {
-    let pending = super::delete::pending_key(node_did, service);
-    if db::get(&inner.db, db::META, &pending).await?.is_some() {
-        return Ok(Some(PENDING_DELETION_UNTIL));
-    }
+    let pending = db::get(
+        &inner.db,
+        db::META,
+        &super::delete::pending_key(node_did, service),
+    )
+    .await?
+    .map(|text| {
+        serde_json::from_str::<Value>(&text)
+            .map_or(u64::MAX, |record| rights::pending_deletion_until(&record))
+    });
     let receipts: Vec<Value> = db::get_all(&inner.db, db::RECEIPTS)
         .await?
         .into_iter()
         .filter_map(|(_, text)| serde_json::from_str(&text).ok())
         .collect();
-    Ok(rights::own_deletions_until(&receipts, node_did, service))
+    Ok(rights::own_deletions_until(&receipts, node_did, service).max(pending))
 }
 
 /// What one service's pull gave: the merge report, pages read and bytes read.
@@ -424,7 +428,17 @@ async fn pull_service(
             // was requested.
             let own_deletions =
                 own_deletions_until(inner, &session.manifest.did, &service.name).await?;
-            let (kept, _) = rights::drop_own_deletions(page.items, own_deletions);
+            let (kept, _) = {
+                let state = inner.state.borrow();
+                rights::drop_own_deletions(page.items, own_deletions, |item| {
+                    let held = state.store.held_updated_at(
+                        &service.section,
+                        &item.collection,
+                        &item.id,
+                    )?;
+                    crate::core::export::parse_timestamp(held).ok()
+                })
+            };
             let staged = inner.state.borrow().store.stage(
                 &service.name,
                 &service.section,
