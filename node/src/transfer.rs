@@ -430,11 +430,15 @@ fn check_form_and_proof(text: &str) -> ApiResult<BundleVerified> {
     Ok(verify_bundle_text(text)?)
 }
 
+/// A session by id. An uncommitted one older than 24 hours is gone, whether or not a new session has
+/// swept it out yet: its chunks are no longer taken, nor is it committed.
 fn load(conn: &Connection, id: &str) -> ApiResult<Session> {
+    let cutoff = millis_sql(clock::now_millis().saturating_sub(STALE_SESSION_MS));
     conn.prepare_cached(
-        "SELECT id, did, bundle_hash, size, chunk_size, receipt FROM transfer_sessions WHERE id = ?1",
+        "SELECT id, did, bundle_hash, size, chunk_size, receipt FROM transfer_sessions
+         WHERE id = ?1 AND (committed_at IS NOT NULL OR created_at >= ?2)",
     )?
-    .query_row([id], |row| {
+    .query_row(params![id, cutoff], |row| {
         Ok(Session {
             id: row.get(0)?,
             did: row.get(1)?,
