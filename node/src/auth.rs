@@ -19,6 +19,8 @@ use crate::server::SharedState;
 
 /// How long an expired token is remembered (so it keeps answering TOKEN_EXPIRED), in milliseconds.
 const EXPIRED_TOKEN_MEMORY_MS: u64 = 24 * 3600 * 1000;
+/// How long an expired challenge is kept (so a late answer is told CHALLENGE_EXPIRED), in milliseconds.
+const EXPIRED_CHALLENGE_KEPT_MS: u64 = 3600 * 1000;
 
 /// `POST /auth/challenge {did}` → `{challengeId, challenge, expiresAt}`.
 pub async fn challenge(
@@ -39,9 +41,11 @@ pub async fn challenge(
     state
         .db
         .call(move |conn| {
+            // Kept for an hour past expiry, so that a late answer is told CHALLENGE_EXPIRED (not
+            // AUTH_FAILED) whatever other logins came in between.
             conn.execute(
                 "DELETE FROM challenges WHERE expires_at < ?1",
-                [millis_sql(now)],
+                [millis_sql(now.saturating_sub(EXPIRED_CHALLENGE_KEPT_MS))],
             )?;
             conn.execute(
                 "INSERT INTO challenges (id, did, challenge, expires_at) VALUES (?1, ?2, ?3, ?4)",
