@@ -26,12 +26,12 @@ pub fn now_timestamp() -> String {
     timestamp(now_millis())
 }
 
-/// Unix milliseconds of an RFC 3339 date-time (any offset), truncated to the millisecond; `None` if
-/// it is not RFC 3339 or is before 1970.
+/// Unix milliseconds of an RFC 3339 date-time (any offset), truncated to the millisecond, and 0 for
+/// one before 1970 (before any time this node writes); `None` if it is not RFC 3339.
 pub fn parse_rfc3339_millis(text: &str) -> Option<u64> {
     let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
     let millis = parsed.unix_timestamp_nanos().div_euclid(1_000_000);
-    u64::try_from(millis).ok()
+    Some(u64::try_from(millis.max(0)).unwrap_or(u64::MAX))
 }
 
 /// `max(now, after + 1 ms)`: the time of a new version of an item last written at `after`, so that a
@@ -55,7 +55,8 @@ mod tests {
             parse_rfc3339_millis("2026-03-09T16:45:00.123Z"),
             Some(1_773_074_700_123)
         );
-        assert_eq!(parse_rfc3339_millis("1969-12-31T23:59:59Z"), None);
+        assert_eq!(parse_rfc3339_millis("1969-12-31T23:59:59Z"), Some(0));
+        assert_eq!(parse_rfc3339_millis("0001-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339_millis("yesterday"), None);
         assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(next_version_millis(10, 3), 10);

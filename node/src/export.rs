@@ -46,12 +46,16 @@ pub async fn export(
             )))
         }
         Some(text) => match text.parse::<u64>() {
-            Ok(0) | Err(_) => {
+            Ok(n) if n > 0 => {
+                usize::try_from(n.min(MAX_PAGE_LIMIT as u64)).unwrap_or(MAX_PAGE_LIMIT)
+            }
+            // Past u64: clamped like any other number above the maximum.
+            Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => MAX_PAGE_LIMIT,
+            _ => {
                 return Err(ApiError::invalid(format!(
                     "limit must be a positive integer (at most {MAX_PAGE_LIMIT} are returned)"
                 )))
             }
-            Ok(n) => usize::try_from(n.min(MAX_PAGE_LIMIT as u64)).unwrap_or(MAX_PAGE_LIMIT),
         },
     };
     let cursor_tag = state.cursor_tag.clone();

@@ -114,10 +114,22 @@ fn malformed_requests() {
     let (tag, seq) = cursor.split_once('.').unwrap();
     let future = format!("{tag}.{}", seq.parse::<u64>().unwrap() + 1000);
     export(&format!("did={}&cursor={}", encode(&did), encode(&future))).err(400, "BAD_CURSOR");
-    // A huge limit is clamped, not refused.
-    let page = export(&format!("did={}&limit=999999", encode(&did))).ok();
+    // A huge limit is clamped, not refused, even one beyond any integer; a time before 1970 is
+    // before everything.
     let messages = client.count(&token, "chat", &did)["messages"];
-    assert_eq!(page["items"].as_array().unwrap().len() as u64, messages);
+    for query in [
+        "limit=999999",
+        "limit=99999999999999999999999",
+        "limit=999999&since=0001-01-01T00:00:00Z",
+        "limit=999999&since=1969-12-31T23:00:00+02:00",
+    ] {
+        let page = export(&format!("did={}&{query}", encode(&did))).ok();
+        assert_eq!(
+            page["items"].as_array().unwrap().len() as u64,
+            messages,
+            "{query}"
+        );
+    }
 
     // CORS: preflight and headers on answers, errors included.
     let preflight = client.request(
