@@ -42,6 +42,10 @@ fn create(path: &Path) -> Result<Keypair, String> {
         })
         .to_string()
     });
+    // Written whole beside it, then linked into place: a crash while writing leaves no empty or
+    // partial key file, and a key file that appeared meanwhile is never replaced.
+    let partial = path.with_extension("json.partial");
+    let _ = fs::remove_file(&partial);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -49,13 +53,27 @@ fn create(path: &Path) -> Result<Keypair, String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(key)
+    let written = options.open(&partial).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&partial, path));
+    let _ = fs::remove_file(&partial);
+    match linked {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(key)
+        }
+        // Another process created it first: that key is the node's.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            parse(&text).map_err(|why| format!("{}: {why}", path.display()))
+        }
+        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +95,7 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        assert!(!dir.path().join("node-key.json.partial").exists());
         fs::write(dir.path().join(KEY_FILE), "{\"seed\":\"zz\"}").unwrap();
         assert!(load_or_create(dir.path()).is_err());
     }

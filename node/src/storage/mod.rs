@@ -35,6 +35,7 @@ impl Db {
     /// Opens (or creates) `DATA/node.sqlite` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Self, String> {
         let path = data_dir.join(DB_FILE);
+        create_private(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let mut conn =
             Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         configure(&conn).map_err(|e| format!("cannot configure {}: {e}", path.display()))?;
@@ -167,9 +168,45 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Creates the database file, empty and readable by the node's user alone (it holds every user's
+/// data), unless it exists. SQLite gives its WAL and shared-memory files the database file's mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The database and its WAL are the node user's alone.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.call(|conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?))
+            .await
+            .unwrap();
+        for name in [DB_FILE.to_owned(), format!("{DB_FILE}-wal")] {
+            let mode = std::fs::metadata(dir.path().join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+    }
 
     /// A new database has 16 KiB pages; written rows reach its file without SQLite's automatic
     /// checkpoint (turned off): the checkpoint thread copies them there from the WAL.
