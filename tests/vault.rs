@@ -125,6 +125,37 @@ async fn locked_vault_cannot_pull() {
     finish(vault).await;
 }
 
+/// `lock()` wins over an unlock, createKey or importKey still running: the vault ends locked.
+#[wasm_bindgen_test]
+async fn lock_wins_over_an_unlock_in_flight() {
+    let vault = fresh("lock-race").await;
+    let creating = vault.create_key(PASS.into());
+    vault.lock();
+    let did = ok(creating).await.as_string().unwrap();
+    assert!(vault.locked(), "created and stored, but locked");
+    assert!(vault.has_key());
+
+    let unlocking = vault.unlock(PASS.into());
+    vault.lock();
+    assert_eq!(code(unlocking).await, "LOCKED");
+    assert!(vault.locked());
+
+    let backup = {
+        ok(vault.unlock(PASS.into())).await;
+        ok(vault.export_key(PASS.into())).await.as_string().unwrap()
+    };
+    vault.lock();
+    let importing = vault.import_key(backup, PASS.into());
+    vault.lock();
+    ok(importing).await;
+    assert!(vault.locked());
+    // Nothing else changed: the same key opens it.
+    ok(vault.unlock(PASS.into())).await;
+    assert!(!vault.locked());
+    assert_eq!(vault.did().unwrap(), did);
+    finish(vault).await;
+}
+
 async fn pulled(tag: &str) -> Vault {
     let vault = fresh(tag).await;
     ok(vault.create_key(PASS.into())).await;

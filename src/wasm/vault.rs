@@ -41,6 +41,9 @@ pub(crate) struct State {
     pub store: Store,
     pub persisted: Option<bool>,
     pub closed: bool,
+    /// Counts `lock()` calls: an operation that unlocks (`unlock`, `createKey`, `importKey`) keeps the
+    /// key in memory only if no `lock()` came while it ran.
+    pub locks: u64,
 }
 
 pub(crate) struct Inner {
@@ -155,11 +158,13 @@ impl Vault {
     }
 
     /// Creates the vault's key from browser randomness and stores it sealed with the passphrase
-    /// (Argon2id + XChaCha20-Poly1305). Leaves the vault unlocked. Resolves to the new DID.
+    /// (Argon2id + XChaCha20-Poly1305). Leaves the vault unlocked, unless `lock()` is called before it
+    /// resolves. Resolves to the new DID.
     #[wasm_bindgen(js_name = createKey, unchecked_return_type = "Promise<string>")]
     pub fn create_key(&self, passphrase: String) -> Promise {
         let inner = self.inner.clone();
         let passphrase = Zeroizing::new(passphrase);
+        let locks = inner.state.borrow().locks;
         promise_of(async move {
             inner.check_open()?;
             check_passphrase(&passphrase)?;
@@ -169,22 +174,30 @@ impl Vault {
                 return Err(Error::KeyExists(sealed.did.clone()));
             }
             let key = keys::Keypair::generate()?;
-            install_key(&inner, key, &passphrase).await
+            install_key(&inner, key, &passphrase, locks).await
         })
     }
 
-    /// Unlocks the vault: opens the sealed key with the passphrase (`BAD_PASSPHRASE` if wrong).
+    /// Unlocks the vault: opens the sealed key with the passphrase (`BAD_PASSPHRASE` if wrong). A
+    /// `lock()` before it resolves wins: it rejects with `LOCKED` and the vault stays locked.
     #[wasm_bindgen(js_name = unlock, unchecked_return_type = "Promise<void>")]
     pub fn unlock(&self, passphrase: String) -> Promise {
         let inner = self.inner.clone();
         let passphrase = Zeroizing::new(passphrase);
+        // Counted when called, before the operation first runs.
+        let locks = inner.state.borrow().locks;
         promise_of(async move {
             inner.check_open()?;
             // Another tab may have created or restored the key.
             refresh_now(&inner).await?;
             let sealed = inner.state.borrow().sealed.clone().ok_or(Error::NoKey)?;
             let key = keystore::open(&sealed, &passphrase)?;
-            inner.state.borrow_mut().key = Some(key);
+            let mut state = inner.state.borrow_mut();
+            if state.locks != locks {
+                // lock() was called while this ran: the vault stays locked.
+                return Err(Error::Locked);
+            }
+            state.key = Some(key);
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -192,8 +205,10 @@ impl Vault {
     /// Locks the vault: the key is wiped from memory.
     #[wasm_bindgen(js_name = lock)]
     pub fn lock(&self) {
+        let mut state = self.inner.state.borrow_mut();
         // Dropping the key zeroizes it.
-        self.inner.state.borrow_mut().key = None;
+        state.key = None;
+        state.locks += 1;
     }
 
     /// An encrypted, versioned backup of the key (JSON text), sealed with `passphrase`.
@@ -220,6 +235,7 @@ impl Vault {
         let inner = self.inner.clone();
         let backup = Zeroizing::new(backup);
         let passphrase = Zeroizing::new(passphrase);
+        let locks = inner.state.borrow().locks;
         promise_of(async move {
             inner.check_open()?;
             check_passphrase(&passphrase)?;
@@ -238,7 +254,7 @@ impl Vault {
                     )));
                 }
             }
-            install_key(&inner, key, &passphrase).await
+            install_key(&inner, key, &passphrase, locks).await
         })
     }
 
@@ -364,6 +380,7 @@ impl Vault {
                     store,
                     persisted,
                     closed: false,
+                    locks: 0,
                 }),
                 writer: Mutex::new(()),
                 op: Mutex::new(()),
@@ -419,7 +436,13 @@ fn check_passphrase(passphrase: &str) -> Result<()> {
 }
 
 /// Seals and stores a key, then keeps it unlocked. Callers hold the writer lock.
-async fn install_key(inner: &Inner, key: keys::Keypair, passphrase: &str) -> Result<String> {
+/// `locks`: the count of `lock()` calls when the operation began.
+async fn install_key(
+    inner: &Inner,
+    key: keys::Keypair,
+    passphrase: &str,
+    locks: u64,
+) -> Result<String> {
     let sealed = keystore::seal(&key, passphrase, keystore::KdfParams::DEFAULT)?;
     let did = key.did();
     db::write(
@@ -433,7 +456,10 @@ async fn install_key(inner: &Inner, key: keys::Keypair, passphrase: &str) -> Res
     let mut state = inner.state.borrow_mut();
     state.sealed = Some(sealed);
     state.did = Some(did.clone());
-    state.key = Some(key);
+    // Stored either way; kept unlocked unless lock() came meanwhile.
+    if state.locks == locks {
+        state.key = Some(key);
+    }
     Ok(did)
 }
 
