@@ -23,6 +23,7 @@ const state = {
   remote: null, // {url, counts} of the last remote count
   pullController: null,
   pushController: null,
+  signed: null, // {file, name}: the bundle last signed and downloaded, until it is counted as a backup
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -199,10 +200,17 @@ async function create(event) {
     if (pass.length < 8) throw new Plain("The passphrase needs at least 8 characters.");
     if (pass !== $("create-pass2").value) throw new Plain("The two passphrases differ. Type the same passphrase twice.");
     $("create").disabled = true;
+    let backupError = null;
     try {
       say("Creating your key and sealing it with your passphrase…");
       await state.vault.createKey(pass);
-      state.keyBackup = await state.vault.exportKey(pass);
+      // The key exists from here on: whatever happens to its backup, the page shows the open vault.
+      try {
+        state.keyBackup = await state.vault.exportKey(pass);
+      } catch (error) {
+        state.keyBackup = null;
+        backupError = error;
+      }
     } finally {
       $("create").disabled = false;
     }
@@ -210,9 +218,16 @@ async function create(event) {
     $("create-pass2").value = "";
     updateStrength();
     render();
-    $("backup-prompt").hidden = false;
-    $("backup-download").focus();
-    say("Your vault is ready. Download your key backup now, then pull your data.");
+    if (backupError) {
+      $("export-form").closest("details").open = true;
+      showError("export-error", `Your key is created, but its backup file could not be made (${backupError?.message ?? backupError}). Make one now: give a passphrase here and download it.`);
+      $("export-pass").focus();
+      say("Your vault is ready, but make a key backup now: see the message in red.");
+    } else {
+      $("backup-prompt").hidden = false;
+      $("backup-download").focus();
+      say("Your vault is ready. Download your key backup now, then pull your data.");
+    }
     await unlocked();
   });
 }
@@ -294,7 +309,11 @@ function lock() {
   }
   for (const id of ["footprint-summary", "browse-summary", "log-status", "sign-result", "delete-message", "pull-message"]) $(id).textContent = "";
   $("pull-progress").replaceChildren();
+  $("push-progress-row").hidden = true;
+  for (const id of ["export-error", "pull-error", "footprint-error", "browse-error", "log-error", "sign-error", "push-error", "delete-error"]) clearError(id);
   $("backup-prompt").hidden = true;
+  $("sign-keep").hidden = true;
+  state.signed = null;
   render();
   $("unlock-pass").focus();
   say("Locked: your key is wiped from memory. Enter your passphrase to unlock.");
@@ -344,11 +363,21 @@ async function pull(event) {
   try {
     $("pull-message").textContent = "Logging in to the node with your DID…";
     say("Pulling…");
-    const remote = await state.vault.remoteCount(url);
-    state.remote = { url, counts: remote };
-    for (const [service, { counts }] of Object.entries(remote)) rows.set(service, progressRow(service, total(counts)));
+    // The node's counts size the progress bars; without them (a count that fails) the pull goes on,
+    // and each service's bar appears with its first progress.
+    let counted = true;
+    try {
+      const remote = await state.vault.remoteCount(url);
+      state.remote = { url, counts: remote };
+      for (const [service, { counts }] of Object.entries(remote)) rows.set(service, progressRow(service, total(counts)));
+    } catch (error) {
+      if (error?.code === "ABORTED" || controller.signal.aborted) throw error;
+      counted = false;
+    }
     if (controller.signal.aborted) throw controller.signal.reason;
-    $("pull-message").textContent = "Fetching, verifying and saving your data…";
+    $("pull-message").textContent = counted
+      ? "Fetching, verifying and saving your data…"
+      : "Fetching, verifying and saving your data (the node did not say how much it holds, so the bars grow as items arrive)…";
     const report = await state.vault.pull(url, {
       signal: controller.signal,
       onProgress: ({ service, phase, items, bytes: received, done }) => {
@@ -363,6 +392,8 @@ async function pull(event) {
     });
     showPullReport(report);
   } catch (error) {
+    // Locked meanwhile (which cancels the pull): the cleared page stays so.
+    if (state.vault.locked) return;
     if (error?.code === "ABORTED" || controller.signal.aborted) {
       for (const r of rows.values()) {
         if (r.done && !r.rowEl.classList.contains("failed")) continue;
@@ -372,6 +403,10 @@ async function pull(event) {
       $("pull-message").textContent = "Pull cancelled. What had arrived is kept; Pull again continues where it stopped.";
       say("Pull cancelled.");
     } else {
+      for (const r of rows.values()) {
+        if (r.done) continue;
+        r.text.textContent = `not finished: ${fmt(r.items ?? 0)} items, ${bytes(r.received ?? 0)}`;
+      }
       $("pull-message").textContent = "";
       showError("pull-error", error);
       say("The pull did not work; see the message in red.");
@@ -382,6 +417,8 @@ async function pull(event) {
     $("pull-cancel").disabled = true;
   }
   state.sections = null;
+  // Locked meanwhile (which cancels the pull): the views stay cleared.
+  if (state.vault.locked) return;
   await Promise.all([refreshFootprint(url), loadItems(), showLog(true)]);
 }
 
@@ -556,8 +593,9 @@ async function showLog(latest = false) {
     const pages = Math.max(1, Math.ceil(head.length / PAGE_LOG));
     const page = state.logPage === null ? pages - 1 : Math.min(state.logPage, pages - 1);
     const start = page * PAGE_LOG;
-    // One entry before the page, to check the page's first link.
-    const fetched = await state.vault.log({ since: Math.max(0, start - 1), limit: PAGE_LOG + (start > 0 ? 1 : 0) });
+    // One entry before the page, to check the page's first link; none past the head this vault object
+    // knows (another tab may have committed more since, which the next operation here picks up).
+    const fetched = head.length === 0 ? [] : await state.vault.log({ since: Math.max(0, start - 1), limit: Math.min(PAGE_LOG, head.length - start) + (start > 0 ? 1 : 0) });
     const entries = start > 0 ? fetched.slice(1) : fetched;
     let previous = start > 0 ? await entryHash(fetched[0]) : GENESIS;
     let broken = 0;
@@ -599,7 +637,7 @@ async function verifyChain() {
     let previous = GENESIS;
     let count = 0;
     for (let since = 0; since < head.length; since += 1000) {
-      for (const entry of await state.vault.log({ since, limit: 1000 })) {
+      for (const entry of await state.vault.log({ since, limit: Math.min(1000, head.length - since) })) {
         if (entry.prev !== previous || entry.seq !== count) {
           $("log-status").textContent = `Chain broken at entry ${fmt(entry.seq)}: it does not link to the one before. Your vault's history was altered; do not trust this copy.`;
           $("log-status").className = "bad";
@@ -621,23 +659,44 @@ async function verifyChain() {
 
 async function signAndDownload() {
   $("sign-result").textContent = "";
+  $("sign-keep").hidden = true;
+  state.signed = null;
   await step("sign-error", async () => {
     $("sign-download").disabled = true;
     try {
       say("Signing your bundle…");
       // The file's bytes straight from the vault: no object tree of every item to build and write back.
       const file = await state.vault.signBytes();
-      // The downloaded file is the user's backup: recorded, it lets a delete proceed for what it covers.
-      const record = await state.vault.recordExport(file);
-      const name = `bundle-${didTail()}-${record.exportedAt.slice(0, 10)}.json`;
+      // The page cannot see whether the browser saved the file, so it becomes a backup (recordExport)
+      // only once the person says they keep it.
+      const name = `bundle-${didTail()}-${new Date().toISOString().slice(0, 10)}.json`;
       download(name, file);
       const items = Object.values(await state.vault.count()).flatMap((s) => Object.values(s)).reduce((n, c) => n + c, 0);
-      $("sign-result").textContent = `Signed ${fmt(items)} items (log of ${fmt(record.log.length)} entries) and downloaded ${name} (${bytes(file.length)}). Keep the file: it is your backup, and deleting from a node is allowed for what it covers. Check it any time under Verify.`;
-      say("Bundle signed, downloaded and recorded as your backup.");
+      state.signed = { file, name };
+      $("sign-result").textContent = `Signed ${fmt(items)} items and downloaded ${name} (${bytes(file.length)}). Keep the file: it is your backup. Once it is saved, count it as one, and deleting from a node is allowed for what it covers. Check it any time under Verify.`;
+      $("sign-keep").hidden = false;
+      say("Bundle signed and downloaded. Once the file is saved, count it as your backup.");
     } finally {
       $("sign-download").disabled = false;
     }
   });
+}
+
+async function keepSigned() {
+  const signed = state.signed;
+  if (!signed) return;
+  await step("sign-error", async () => {
+    $("sign-keep").disabled = true;
+    try {
+      const record = await state.vault.recordExport(signed.file);
+      $("sign-keep").hidden = true;
+      $("sign-result").textContent = `${signed.name} is recorded as your backup (log of ${fmt(record.log.length)} entries). Keep the file: deleting from a node is allowed for what it covers.`;
+      say("Recorded as your backup.");
+    } finally {
+      $("sign-keep").disabled = false;
+    }
+  });
+  if (!state.vault.locked) await showLog(true);
 }
 
 // ---------------------------------------------------------------- verify (no vault needed)
@@ -726,11 +785,15 @@ async function push(event) {
     showPushReport(report);
     say(report.continuity.mismatches.every((m) => m.actual >= m.expected) ? "Pushed, and the target holds all of it." : "Pushed, but the target holds less than you pushed.");
   } catch (error) {
+    if (state.vault.locked) return;
     if (error?.code === "ABORTED" || controller.signal.aborted) {
       $("push-progress-text").textContent = "cancelled";
       showError("push-error", "Push cancelled. Push again to resume from the last piece the node acknowledged.");
       say("Push cancelled.");
     } else {
+      // The bar shows where it stopped, not an upload still going.
+      if (!bar.hasAttribute("value")) bar.value = 0;
+      $("push-progress-text").textContent = `failed — ${$("push-progress-text").textContent}`;
       showError("push-error", error);
       say("The push did not work; see the message in red.");
     }
@@ -739,7 +802,7 @@ async function push(event) {
     $("push-start").disabled = false;
     $("push-cancel").disabled = true;
   }
-  await showLog(true);
+  if (!state.vault.locked) await showLog(true);
 }
 
 function showPushReport(report) {
@@ -852,7 +915,7 @@ async function deleteFromSource() {
     if (failed.length) showError("delete-error", `Not deleted yet: ${failed.join(", ")}. Press “Review what would be deleted” and delete again to retry them.`);
     say(failed.length ? "Deletion finished with errors." : "Deleted from the source node.");
   });
-  await Promise.all([refreshFootprint(state.deleteUrl), showLog(true)]);
+  if (!state.vault.locked) await Promise.all([refreshFootprint(state.deleteUrl), showLog(true)]);
 }
 
 // ---------------------------------------------------------------- wiring
@@ -876,6 +939,7 @@ function wire() {
     state.keyBackup = null;
   });
   $("export-form").addEventListener("submit", exportKey);
+  $("sign-keep").addEventListener("click", keepSigned);
   $("pull-form").addEventListener("submit", pull);
   $("pull-cancel").addEventListener("click", () => state.pullController?.abort());
   $("footprint-refresh").addEventListener("click", () => {

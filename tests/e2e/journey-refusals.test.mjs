@@ -119,6 +119,29 @@ test("a cancelled pull keeps what arrived, and the next pull finishes it", async
   for (const [key, [l, r]] of Object.entries(await footprint())) assert.equal(l, r, key);
 });
 
+test("locking during a pull cancels it and leaves the page locked and cleared", async () => {
+  await devPost(nodes.source, "/dev/fault", { did, service: "chat", fault: "slow", delayMs: 20000, count: 1 });
+  await page.click("#pull-start");
+  await page.waitForSelector("[data-service=chat]");
+  await page.waitForFunction(() => document.querySelector("#browse-table").hidden === false);
+  await page.click("#lock");
+  await page.waitForSelector("#unlock-form", { state: "visible" });
+  // The cancelled pull settles after the lock: it must not fill the views, or say anything, again.
+  await page.waitForFunction(() => !document.querySelector("#pull-start").disabled);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const id of ["#browse-table", "#log-table", "#footprint-table", "#pull-error", "#pull-report", "#vault-open"]) {
+    assert.equal(await page.isHidden(id), true, `${id} stays hidden`);
+  }
+  assert.equal(await page.textContent("#pull-message"), "");
+  assert.equal(await page.textContent("#pull-progress"), "");
+  assert.match(await page.textContent("#status"), /^Locked/);
+  await devPost(nodes.source, "/dev/fault", { did, service: "chat", fault: "none" });
+  await page.fill("#unlock-pass", PASSPHRASE);
+  await page.press("#unlock-pass", "Enter");
+  await page.waitForSelector("#vault-open", { state: "visible" });
+  await page.waitForSelector("#browse-table", { state: "visible" });
+});
+
 test("delete is refused, with what to do, until the data is pushed to another node", async () => {
   await page.click("#delete-review");
   await page.waitForSelector("#delete-confirm", { state: "visible" });

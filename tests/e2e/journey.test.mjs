@@ -201,9 +201,16 @@ test("sign & download: the file is a bundle any verifier accepts", async () => {
   assert.equal(bundle.log.length, DEMO_ITEMS);
   // The result line follows the download, once the vault has counted the items.
   await page.waitForSelector("#sign-result:has-text('Signed')");
-  assert.match(await text("#sign-result"), new RegExp(`^Signed ${DEMO_ITEMS} items .* and downloaded ${file.name}`));
+  assert.match(await text("#sign-result"), new RegExp(`^Signed ${DEMO_ITEMS} items and downloaded ${file.name}`));
   assert.match(await text("#sign-result"), /Keep the file: it is your backup/);
   await shot("5-signed", "#sign");
+  // The page cannot know the file was saved: it counts as a backup once the person says so, with a
+  // log entry.
+  assert.notEqual((await tableRows(page, "#log-table")).at(-1)[3], "receipt.export");
+  await page.click("#sign-keep");
+  await page.waitForSelector("#sign-result:has-text('is recorded as your backup')");
+  assert.equal(await page.isHidden("#sign-keep"), true);
+  await page.waitForFunction(() => [...document.querySelectorAll("#log-table tbody tr")].at(-1)?.cells[3].textContent.trim() === "receipt.export");
 });
 
 test("verify: the downloaded file, dropped on the page, verifies", async () => {
