@@ -109,6 +109,20 @@ pub async fn delete(
                 params![request.nonce, request.did, millis_sql(nonce_expiry)],
             )?;
             if fresh == 0 {
+                // The very same request, answered by a call that ran since the lookup above: its
+                // receipt, as for any repeat.
+                let (hash, did) = (&hash, &request.did);
+                let answered: Option<String> = tx
+                    .query_row(
+                        "SELECT body FROM deletion_receipts WHERE request_hash = ?1 AND did = ?2",
+                        params![hash, did],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(text) = answered {
+                    return serde_json::from_str(&text)
+                        .map_err(|e| ApiError::internal(format!("stored deletion receipt: {e}")));
+                }
                 return Err(ApiError::conflict(
                     "REPLAY",
                     "this delete request (its nonce) was already used: sign a fresh one",

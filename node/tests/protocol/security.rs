@@ -1,7 +1,8 @@
 //! Security properties of the node that the other files leave open: a delete request stays spent
 //! across a restart and a new login (repeated, it answers its receipt and deletes nothing), tokens and
 //! challenges are worth nothing on another node, a challenge gives one token however many callers race
-//! for it, and tokens are kept only as hashes and never echoed.
+//! for it, copies of one delete request sent at once all get its receipt, and tokens are kept only as
+//! hashes and never echoed.
 
 use std::path::Path;
 
@@ -191,4 +192,35 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The same delete request sent several times at once: every copy gets the one receipt, never
+/// `REPLAY` for a copy that lost the race to the first.
+#[test]
+fn copies_of_one_delete_request_at_once_all_get_its_receipt() {
+    let node = TestNode::start("source", |c| c.demo_items = 20);
+    let user = keypair(44);
+    let client = node.client();
+    let token = client.login(&user);
+    let node_did = client.manifest().did;
+    for round in 0..6 {
+        let request = delete_request(&user, "chat", &node_did);
+        let start = std::sync::Barrier::new(6);
+        let answers: Vec<Reply> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let client = node.client();
+                        start.wait();
+                        client.post_json("/services/chat/delete", Some(&token), &request)
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let first = answers[0].clone().ok();
+        for answer in answers {
+            assert_eq!(answer.ok(), first, "round {round}");
+        }
+    }
 }
