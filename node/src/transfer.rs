@@ -91,13 +91,32 @@ pub async fn create(State(state): State<SharedState>, request: Request) -> ApiRe
                 "DELETE FROM transfer_sessions WHERE committed_at IS NULL AND created_at < ?1",
                 [millis_sql(now.saturating_sub(STALE_SESSION_MS))],
             )?;
-            let existing: Option<String> = tx
+            let existing: Option<(String, Option<i64>)> = tx
                 .query_row(
-                    "SELECT id FROM transfer_sessions WHERE did = ?1 AND bundle_hash = ?2",
+                    "SELECT id, committed_at FROM transfer_sessions WHERE did = ?1 AND bundle_hash = ?2",
                     params![did, bundle_hash],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
+            // A committed session answers its receipt, unless the DID had data deleted here since:
+            // then the node no longer holds that bundle, and it is uploaded and imported anew.
+            let existing = match existing {
+                Some((id, Some(committed_at))) => {
+                    let deleted_since: bool = tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM deletion_receipts
+                                        WHERE did = ?1 AND created_at >= ?2)",
+                        params![did, committed_at],
+                        |row| row.get(0),
+                    )?;
+                    if deleted_since {
+                        tx.execute("DELETE FROM transfer_sessions WHERE id = ?1", [&id])?;
+                        None
+                    } else {
+                        Some(id)
+                    }
+                }
+                other => other.map(|(id, _)| id),
+            };
             let answer = if let Some(id) = existing {
                 let session = load(&tx, &id)?;
                 if session.receipt.is_none() && session.size != size {

@@ -224,3 +224,43 @@ fn copies_of_one_delete_request_at_once_all_get_its_receipt() {
         }
     }
 }
+
+/// The same bundle pushed again after the DID had data deleted here is imported again, with a new
+/// receipt: the old session's receipt would claim data the node no longer holds.
+#[test]
+fn a_bundle_pushed_again_after_a_deletion_is_imported_again() {
+    let node = TestNode::start("target", |_| {});
+    let user = keypair(45);
+    let did = user.did();
+    let client = node.client();
+    let token = client.login(&user);
+    let t = "2026-03-09T16:45:00.000Z";
+    let (_, bytes) = signed_bundle(
+        &user,
+        json!({"chat": {"messages": [
+            {"id": "msg_a", "updated_at": t, "data": {"content": "a"}},
+            {"id": "msg_b", "updated_at": t, "data": {"content": "b"}}
+        ]}}),
+    );
+    let first = upload(&client, &token, &did, &bytes).ok();
+    // Asked again with nothing deleted: the committed session answers its receipt.
+    let create = json!({"did": did, "bundle_hash": sha256_hex(&bytes), "size": bytes.len()});
+    let again = client
+        .post_json("/transfer/sessions", Some(&token), &create)
+        .ok();
+    assert_eq!(again["receipt"], first);
+
+    let request = delete_request(&user, "chat", &client.manifest().did);
+    client
+        .post_json("/services/chat/delete", Some(&token), &request)
+        .ok();
+    assert_eq!(client.count(&token, "chat", &did)["messages"], 0);
+    // Now a new session, from the start, and the bundle imported again.
+    let fresh = client.post_json("/transfer/sessions", Some(&token), &create);
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    assert_eq!(fresh.body["received"], 0);
+    assert_ne!(fresh.body["session_id"], again["session_id"]);
+    let second = upload(&client, &token, &did, &bytes).ok();
+    assert_eq!(second["counts"]["chat"]["messages"], 2);
+    assert_eq!(client.count(&token, "chat", &did)["messages"], 2);
+}
