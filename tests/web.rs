@@ -47,7 +47,7 @@ fn generated_keys_use_browser_randomness() {
 
 #[wasm_bindgen_test]
 fn sign_and_verify_js_objects() {
-    let kp = Keypair::from_seed(&[1u8; 32]).unwrap();
+    let kp = Keypair::from_seed([1u8; 32].to_vec()).unwrap();
     let doc = js(r#"{"did":"x","items":[1,2.5,"é",null,{"deep":true}]}"#);
     let signed = kp.sign_document(doc, None).unwrap();
     let proof = get(&signed, "proof");
@@ -82,7 +82,7 @@ fn sign_and_verify_js_objects() {
 /// denser than guessed, and come back as ASCII JSON: every character survives both ways.
 #[wasm_bindgen_test]
 fn every_character_survives_the_handover_both_ways() {
-    let kp = Keypair::from_seed(&[1u8; 32]).unwrap();
+    let kp = Keypair::from_seed([1u8; 32].to_vec()).unwrap();
     let texts = [
         "a".repeat(20_000),
         "東京".repeat(20_000),
@@ -140,7 +140,7 @@ fn long_strings_arrive_exactly_across_slices() {
 
 #[wasm_bindgen_test]
 fn explicit_created_is_used_and_checked() {
-    let kp = Keypair::from_seed(&[1u8; 32]).unwrap();
+    let kp = Keypair::from_seed([1u8; 32].to_vec()).unwrap();
     let options = js(r#"{"created":"2026-03-09T16:45:00Z"}"#);
     let signed = kp
         .sign_document(js(r#"{"a":1}"#), Some(options.unchecked_into()))
@@ -158,7 +158,7 @@ fn explicit_created_is_used_and_checked() {
 
 #[wasm_bindgen_test]
 fn hostile_js_values_get_typed_errors() {
-    let kp = Keypair::from_seed(&[1u8; 32]).unwrap();
+    let kp = Keypair::from_seed([1u8; 32].to_vec()).unwrap();
     // NaN and Infinity would silently become null in JSON.stringify.
     let nan = Object::new();
     Reflect::set(&nan, &"n".into(), &JsValue::from_f64(f64::NAN)).unwrap();
@@ -268,7 +268,7 @@ fn string_functions_throw_typed_errors() {
         "INVALID_ARGUMENT"
     );
     assert_eq!(
-        thrown_code(Keypair::from_seed(&[0u8; 16]).unwrap_err()),
+        thrown_code(Keypair::from_seed([0u8; 16].to_vec()).unwrap_err()),
         "INVALID_KEY"
     );
     assert!(!wasm::error::is_vault_error(
@@ -279,7 +279,7 @@ fn string_functions_throw_typed_errors() {
 
 #[wasm_bindgen_test]
 fn bundles_verify_with_did_binding() {
-    let kp = Keypair::from_seed(&[2u8; 32]).unwrap();
+    let kp = Keypair::from_seed([2u8; 32].to_vec()).unwrap();
     let bundle = |did: &str| {
         js(&format!(
             r#"{{"did":"{did}","exported_at":"2026-03-09T16:45:00Z","node":"local",
@@ -298,7 +298,7 @@ fn bundles_verify_with_did_binding() {
     );
     assert_eq!(get(&result, "did").as_string().unwrap(), kp.did());
 
-    let other = Keypair::from_seed(&[3u8; 32]).unwrap();
+    let other = Keypair::from_seed([3u8; 32].to_vec()).unwrap();
     let foreign = kp.sign_document(bundle(&other.did()), None).unwrap();
     let result = wasm::verify_bundle(foreign);
     assert_eq!(get(&result, "code").as_string().unwrap(), "DID_MISMATCH");

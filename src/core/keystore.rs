@@ -298,6 +298,24 @@ fn cipher(passphrase: &str, salt: &[u8], params: KdfParams) -> Result<XChaCha20P
     Ok(XChaCha20Poly1305::new((&*key).into()))
 }
 
+/// A parsed backup file whose strings are wiped when it is dropped: a plain key file holds the secret
+/// key as a hex string, which would otherwise stay in freed memory.
+struct Wiped(Value);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        fn wipe(value: &mut Value) {
+            match value {
+                Value::String(text) => text.zeroize(),
+                Value::Array(items) => items.iter_mut().for_each(wipe),
+                Value::Object(members) => members.values_mut().for_each(wipe),
+                _ => {}
+            }
+        }
+        wipe(&mut self.0);
+    }
+}
+
 /// A key backup as read for import.
 #[derive(Debug)]
 pub enum Backup {
@@ -312,13 +330,16 @@ pub enum Backup {
 /// `privateKey` is the 32-byte seed or seed ‖ public key. Every given public key and DID must be this
 /// key's (`DID_MISMATCH` for another key's DID, `DID_UNVERIFIABLE` for a DID that encodes no key).
 pub fn parse_backup(text: &str) -> Result<Backup> {
-    let value = canonical::parse(text)?;
+    let mut value = Wiped(canonical::parse(text)?);
+    if value.0.get("format").is_some() {
+        // The sealed format holds no secret in the clear.
+        return SealedKey::from_value(std::mem::take(&mut value.0), KdfParams::MINIMUM)
+            .map(Backup::Sealed);
+    }
     let top = value
+        .0
         .as_object()
         .ok_or_else(|| malformed("not a JSON object"))?;
-    if top.contains_key("format") {
-        return SealedKey::from_value(value, KdfParams::MINIMUM).map(Backup::Sealed);
-    }
     let holder = match top.get("keypair") {
         Some(Value::Object(keypair)) => {
             only_fields(keypair, &["privateKey", "publicKey"], "keypair")?;

@@ -34,9 +34,11 @@ impl Keypair {
 
     /// The key pair of a 32-byte seed (an RFC 8032 secret key).
     #[wasm_bindgen(js_name = fromSeed)]
-    pub fn from_seed(seed: &[u8]) -> Result<Keypair, VaultError> {
+    pub fn from_seed(seed: Vec<u8>) -> Result<Keypair, VaultError> {
+        // Owned, so that the copy wasm-bindgen made of the caller's bytes is wiped, not just freed.
+        let seed = zeroize::Zeroizing::new(seed);
         Ok(Keypair {
-            inner: keys::Keypair::from_seed_slice(seed)?,
+            inner: keys::Keypair::from_seed_slice(&seed)?,
         })
     }
 
