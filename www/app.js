@@ -381,6 +381,7 @@ async function pull(event) {
     const report = await state.vault.pull(url, {
       signal: controller.signal,
       onProgress: ({ service, phase, items, bytes: received, done }) => {
+        if (controller.signal.aborted) return; // cancelled (or locked): the rows stay as they are
         const r = rows.get(service) ?? rows.set(service, progressRow(service, items)).get(service);
         r.bar.max = Math.max(r.total, items, 1);
         r.bar.value = phase === "done" ? r.bar.max : items;
@@ -390,6 +391,8 @@ async function pull(event) {
         if (done && phase !== "error") r.text.textContent = `done: ${fmt(items)} items, ${bytes(received)}`;
       },
     });
+    // Locked just as it finished: the cleared page stays so.
+    if (state.vault.locked) return;
     showPullReport(report);
   } catch (error) {
     // Locked meanwhile (which cancels the pull): the cleared page stays so.
@@ -770,6 +773,7 @@ async function push(event) {
     const report = await state.vault.push(url, {
       signal: controller.signal,
       onProgress: ({ phase, bytes: sent, total: size }) => {
+        if (controller.signal.aborted) return;
         if (size > 0) {
           bar.max = size;
           bar.value = sent;
@@ -779,6 +783,7 @@ async function push(event) {
           : PUSH_PHASES[phase] ?? phase;
       },
     });
+    if (state.vault.locked) return;
     bar.max = 1;
     bar.value = 1;
     $("push-progress-text").textContent = `done: ${bytes(report.size)}`;
@@ -888,8 +893,11 @@ async function deleteFromSource() {
     } catch (error) {
       $("delete-understand").checked = false; // a retry needs a new confirmation
       $("delete-start").disabled = true;
+      if (state.vault.locked) return; // locked meanwhile: the cleared page stays so
       throw error;
     }
+    // Locked while the node deleted: the receipts are in the log; the cleared page stays so.
+    if (state.vault.locked) return;
     $("delete-confirm").hidden = true;
     const body = $("delete-report").tBodies[0];
     body.replaceChildren();

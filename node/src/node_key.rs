@@ -44,7 +44,8 @@ fn create(path: &Path) -> Result<Keypair, String> {
     });
     // Written whole beside it, then linked into place: a crash while writing leaves no empty or
     // partial key file, and a key file that appeared meanwhile is never replaced.
-    let partial = path.with_extension("json.partial");
+    // Named for this process: another node starting on the same directory writes its own.
+    let partial = path.with_extension(format!("json.{}.partial", std::process::id()));
     let _ = fs::remove_file(&partial);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -95,7 +96,11 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(!dir.path().join("node-key.json.partial").exists());
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [KEY_FILE], "no partial file is left");
         fs::write(dir.path().join(KEY_FILE), "{\"seed\":\"zz\"}").unwrap();
         assert!(load_or_create(dir.path()).is_err());
     }

@@ -363,12 +363,15 @@ pub fn deleted_at_since(entries: &[LogEntry], node_did: &str, commitment: &LogCo
 
 /// The log commitments that count as backups against deleting at `deleting_at`, from the records of
 /// the `receipts` store: bundles the user exported and keeps, and bundles transferred to another node
-/// with a verified receipt and a continuity check that found all of it there ([`holds_all`]), unless the vault had that node delete data since (it no longer holds
-/// the whole bundle). A transfer to `deleting_at` itself is no backup against deleting there.
+/// with a verified receipt and a continuity check that found all of it there ([`holds_all`]), unless
+/// the vault had that node delete data since (it no longer holds the whole bundle) or has a delete
+/// request pending there (`pending_at`: nodes with a request sent whose receipt never arrived; it may
+/// have deleted). A transfer to `deleting_at` itself is no backup against deleting there.
 pub fn backups<'a>(
     records: impl IntoIterator<Item = &'a Value>,
     entries: &[LogEntry],
     deleting_at: &str,
+    pending_at: &BTreeSet<String>,
 ) -> Vec<LogCommitment> {
     records
         .into_iter()
@@ -377,7 +380,7 @@ pub fn backups<'a>(
             Some("transfer") => {
                 r.get("node_did")
                     .and_then(Value::as_str)
-                    .is_some_and(|node| node != deleting_at)
+                    .is_some_and(|node| node != deleting_at && !pending_at.contains(node))
                     && r.get("continuity").is_some_and(holds_all)
             }
             _ => false,
@@ -419,8 +422,13 @@ pub fn own_deletions_until<'a>(
         .filter(|r| r.get("kind").and_then(Value::as_str) == Some("delete"))
         .filter(|r| r.get("node_did").and_then(Value::as_str) == Some(node_did))
         .filter(|r| r.get("service").and_then(Value::as_str) == Some(service))
-        .filter_map(|r| {
-            super::export::datetime_millis_ceil(r.pointer("/receipt/deleted_at")?.as_str()?)
+        // A time that is no instant (a dateTime before 1970, a day that does not exist): no end, so
+        // that the vault keeps its copy.
+        .map(|r| {
+            r.pointer("/receipt/deleted_at")
+                .and_then(Value::as_str)
+                .and_then(super::export::datetime_millis_ceil)
+                .unwrap_or(u64::MAX)
         })
         .max()
 }
@@ -550,6 +558,10 @@ mod own_deletions {
             own_deletions_until(&both, "did:key:zA", "chat"),
             crate::core::export::parse_timestamp("2026-03-09T17:00:00.000Z").ok()
         );
+        // A time that is no instant: every tombstone is held back.
+        for odd in ["1969-12-31T23:59:59Z", "2026-02-30T00:00:00Z"] {
+            assert_eq!(until(odd), Some(u64::MAX), "{odd}");
+        }
     }
 
     #[test]
@@ -804,15 +816,16 @@ mod tests {
         ));
 
         let records = [transfer("did:key:zT"), transfer("did:key:zU")];
+        let none = BTreeSet::new();
         // Deleting at S: only U still holds the bundle.
         assert_eq!(
-            backups(&records, &entries, "did:key:zS"),
+            backups(&records, &entries, "did:key:zS", &none),
             vec![bundle.clone()]
         );
         // Deleting at U: T deleted data, U is the node itself: nothing covers.
-        assert!(backups(&records, &entries, "did:key:zU").is_empty());
+        assert!(backups(&records, &entries, "did:key:zU", &none).is_empty());
         assert_eq!(
-            check_backed_up(&entries, &backups(&records, &entries, "did:key:zU"))
+            check_backed_up(&entries, &backups(&records, &entries, "did:key:zU", &none))
                 .unwrap_err()
                 .code(),
             "NOT_BACKED_UP"
@@ -824,7 +837,12 @@ mod tests {
         let unreadable = json!({"kind": "transfer", "node_did": "did:key:zV", "bundle_log": 7,
                                 "continuity": {"ok": true}});
         assert_eq!(
-            backups([&export, &delete, &unreadable], &entries, "did:key:zU"),
+            backups(
+                [&export, &delete, &unreadable],
+                &entries,
+                "did:key:zU",
+                &none
+            ),
             vec![bundle.clone()]
         );
         // A transfer whose node then held fewer items than the bundle, or recorded without the check.
@@ -834,15 +852,18 @@ mod tests {
             {"section": "chat", "collection": "reactions", "expected": 3, "actual": 2}]});
         let mut unchecked = transfer("did:key:zU");
         unchecked.as_object_mut().unwrap().remove("continuity");
-        assert!(backups([&short, &unchecked], &entries, "did:key:zS").is_empty());
+        assert!(backups([&short, &unchecked], &entries, "did:key:zS", &none).is_empty());
         // One that held more (other data of the DID there) still holds all of the bundle.
         let mut more = transfer("did:key:zU");
         more["continuity"] = json!({"ok": false, "mismatches": [
             {"section": "chat", "collection": "messages", "expected": 3, "actual": 4}]});
         assert_eq!(
-            backups([&more], &entries, "did:key:zS"),
+            backups([&more], &entries, "did:key:zS", &none),
             vec![bundle.clone()]
         );
+        // A delete request pending at U (its receipt never arrived): U may have deleted.
+        let pending = BTreeSet::from(["did:key:zU".to_owned()]);
+        assert!(backups(&records, &entries, "did:key:zS", &pending).is_empty());
         assert!(!holds_all(
             &json!({"ok": false, "mismatches": [{"expected": 1}]})
         ));

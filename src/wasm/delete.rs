@@ -13,7 +13,10 @@
 //! deleted) is remembered: before each request the vault writes a *pending* record with the signed
 //! request (`meta`, key `delete-pending <node did> <service>`), removed in the transaction that records
 //! the receipt. While one is pending, pulls from that node leave that service's tombstones unapplied
-//! (they are the vault's own doing: its copy stays), and the next deleteRemote accepts that the node's
+//! (they are the vault's own doing: its copy stays) up to 300 s after the request's time (a node
+//! deletes only within 300 s of it), as well as any dated at most a millisecond after the version the
+//! vault holds (a node dates the tombstone of an item dated ahead of its clock just after the item);
+//! transfers to that node are no backup meanwhile; and the next deleteRemote accepts that the node's
 //! changes since the last pull are tombstones only, then sends the same request again: the node
 //! answers the receipt it gave, with what that request deleted. Only when the node holds no answer to
 //! it (`REQUEST_EXPIRED`, `REPLAY`: it never arrived) does a fresh request follow.
@@ -103,7 +106,21 @@ async fn delete_remote(
         .into_iter()
         .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
         .collect();
-    let transferred = rights::backups(&records, &entries, &manifest.did);
+    // Nodes with a delete request of the vault pending (sent, its receipt never arrived): they may
+    // have deleted, so their transfers are no backup until it is settled.
+    let pending_at: std::collections::BTreeSet<String> = db::get_all(&inner.db, db::META)
+        .await?
+        .into_iter()
+        .filter(|(key, _)| {
+            key.as_string()
+                .is_some_and(|k| k.starts_with(PENDING_PREFIX))
+        })
+        .filter_map(|(_, text)| {
+            let record = serde_json::from_str::<Value>(&text).ok()?;
+            Some(record.get("node_did")?.as_str()?.to_owned())
+        })
+        .collect();
+    let transferred = rights::backups(&records, &entries, &manifest.did, &pending_at);
     rights::check_backed_up(&entries, &transferred)?;
     let done = rights::deleted_services(&entries, &manifest.did);
     for service in wanted.iter().filter(|s| !done.contains(&s.name)) {
@@ -165,8 +182,11 @@ async fn send(
 
 /// The `meta` key of a delete request sent to `node_did` for `service` whose receipt is not recorded.
 pub(crate) fn pending_key(node_did: &str, service: &str) -> JsValue {
-    JsValue::from_str(&format!("delete-pending {node_did} {service}"))
+    JsValue::from_str(&format!("{PENDING_PREFIX}{node_did} {service}"))
 }
+
+/// How the `meta` keys of pending delete requests begin.
+const PENDING_PREFIX: &str = "delete-pending ";
 
 /// The vault has pulled this service from this node, and the node has changed nothing since. With a
 /// delete request `pending` (sent, its answer lost), tombstones are accepted: that request may have

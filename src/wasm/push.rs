@@ -112,6 +112,20 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
             Some(text) => serde_json::from_str::<PushRecord>(&text).ok(),
             None => None,
         };
+        // A completed push whose continuity check did not find all of it there (or that was recorded
+        // without one) is not repeated: the node's session for those bytes would only answer its
+        // receipt, and new bytes make it import the bundle again.
+        let previous = match previous {
+            Some(r) => {
+                let key =
+                    JsValue::from_str(&format!("transfer {} {}", manifest.did, r.bundle_hash));
+                let short = db::get(&inner.db, db::RECEIPTS, &key)
+                    .await?
+                    .is_some_and(|text| !transfer_holds_all(&text));
+                (!short).then_some(r)
+            }
+            None => None,
+        };
         let reuse = match previous {
             Some(r) if r.repeats(&current) => Some(r),
             // Other receipts (a push elsewhere, an export, a deletion) came after it: the same
@@ -254,9 +268,9 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
     let mismatches = rights::compare_counts(&counts, &remote_counts);
     let continuity = json!({"ok": mismatches.is_empty(), "mismatches": mismatches});
 
-    // 5. The receipt recorded once, with its log entry, in one transaction. A receipt recorded
-    // before with a continuity check that found data missing gets this push's check once it finds all
-    // of it (its log entry, which records the receipt, stays as it is).
+    // 5. The receipt recorded once, with its log entry, in one transaction. A receipt recorded before
+    // keeps the latest continuity check, whichever way it went (its log entry, which records the
+    // receipt, stays as it is).
     let receipt_key =
         JsValue::from_str(&format!("transfer {} {}", manifest.did, record.bundle_hash));
     let stored = json!({
@@ -271,9 +285,8 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         let _guard = inner.writer.lock().await;
         inner.check_open()?;
         if let Some(text) = db::get(&inner.db, db::RECEIPTS, &receipt_key).await? {
-            let holds = |v: &Value| v.get("continuity").is_some_and(rights::holds_all);
             let before = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
-            if !holds(&before) && holds(&stored) {
+            if before.get("continuity") != stored.get("continuity") {
                 db::write(
                     &inner.db,
                     vec![Write::Put(
@@ -328,6 +341,14 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         "continuity": continuity,
         "log": {"length": log.length, "head": log.head},
     }))
+}
+
+/// Whether a stored transfer record's continuity check found all of the bundle on the node.
+fn transfer_holds_all(text: &str) -> bool {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|record| record.get("continuity").map(rights::holds_all))
+        .unwrap_or(false)
 }
 
 fn section_counts_json(counts: &SectionCounts) -> Value {

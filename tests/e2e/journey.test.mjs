@@ -206,11 +206,18 @@ test("sign & download: the file is a bundle any verifier accepts", async () => {
   await shot("5-signed", "#sign");
   // The page cannot know the file was saved: it counts as a backup once the person says so, with a
   // log entry.
-  assert.notEqual((await tableRows(page, "#log-table")).at(-1)[3], "receipt.export");
+  const wholeChain = async () => {
+    await page.evaluate(() => (document.querySelector("#log-status").textContent = ""));
+    await page.click("#log-verify");
+    await page.waitForSelector("#log-status:has-text('whole chain')");
+    return text("#log-status");
+  };
+  assert.match(await wholeChain(), new RegExp(`^The whole chain is intact: ${DEMO_ITEMS} entries`), "signing recorded nothing");
   await page.click("#sign-keep");
   await page.waitForSelector("#sign-result:has-text('is recorded as your backup')");
   assert.equal(await page.isHidden("#sign-keep"), true);
   await page.waitForFunction(() => [...document.querySelectorAll("#log-table tbody tr")].at(-1)?.cells[3].textContent.trim() === "receipt.export");
+  assert.match(await wholeChain(), new RegExp(`^The whole chain is intact: ${DEMO_ITEMS + 1} entries`));
 });
 
 test("verify: the downloaded file, dropped on the page, verifies", async () => {

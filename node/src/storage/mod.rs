@@ -168,8 +168,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Creates the database file, empty and readable by the node's user alone (it holds every user's
-/// data), unless it exists. SQLite gives its WAL and shared-memory files the database file's mode.
+/// Makes the database file readable by the node's user alone (it holds every user's data): created
+/// so if new, its mode narrowed if it exists (a database of an earlier version). SQLite gives its WAL
+/// and shared-memory files the database file's mode.
 fn create_private(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -180,7 +181,17 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
     match options.open(path) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+                }
+            }
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }
@@ -195,6 +206,13 @@ mod tests {
     async fn the_database_files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        // A database an earlier version left readable by others is narrowed too.
+        std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+        std::fs::set_permissions(
+            dir.path().join(DB_FILE),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
         let db = Db::open(dir.path()).unwrap();
         db.call(|conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?))
             .await
