@@ -6,7 +6,9 @@
 //! A push while the log is still at that commitment, or has only receipts beyond it (this push's,
 //! other pushes', exports', deletions'), signs the same bytes again, so the node's session for that
 //! `bundle_hash` resumes from its last acknowledged chunk, or answers its stored receipt when it was
-//! committed (then the push is a no-op).
+//! committed (then the push is a no-op). Not so when that push's continuity check found data missing
+//! on the node, or the vault has had the node delete data since: then new bytes are signed, and the
+//! node imports them.
 
 use futures_util::{stream, StreamExt};
 use js_sys::Promise;
