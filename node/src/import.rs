@@ -1,7 +1,9 @@
 //! Importing a verified bundle for its DID, inside the caller's transaction: for every service of the
 //! node, the DID's live items become exactly the bundle's items. Unchanged items keep their sequence
-//! number; new and changed ones get new sequence numbers; items the bundle lacks become tombstones. A
-//! section the node does not know yet is registered as a further service with its own table.
+//! number; new and changed ones get new sequence numbers, and a version dated later than the node's
+//! keeps its date, else it is dated just after the node's (so that a restored item is newer than the
+//! tombstone it replaces); items the bundle lacks become tombstones. A section the node does not know
+//! yet is registered as a further service with its own table.
 
 use std::collections::HashMap;
 
@@ -45,16 +47,26 @@ pub fn import(
                 for item in list {
                     let data = &item.data;
                     let old = existing.remove(&(collection.clone(), item.id.clone()));
-                    let unchanged = old.is_some_and(|old| {
+                    let unchanged = old.as_ref().is_some_and(|old| {
                         !old.deleted
                             && old.updated_at == item.updated_at
                             && old.data.as_deref() == Some(data.as_str())
                     });
                     if !unchanged {
+                        // The bundle's version replaces the node's. When the node's is as new or
+                        // newer (a later change, or a tombstone), the bundle's content becomes a
+                        // newer version still: whoever merges by last writer (a vault that pulled
+                        // the node's version) then takes it too. Protocol timestamps order as text.
+                        let updated_at = match &old {
+                            Some(old) if old.updated_at >= item.updated_at => {
+                                next_version_time(&old.updated_at, now_millis)
+                            }
+                            _ => item.updated_at.clone(),
+                        };
                         let stored = StoredItem {
                             collection: collection.clone(),
                             id: item.id.clone(),
-                            updated_at: item.updated_at.clone(),
+                            updated_at,
                             seq: seq.allocate(),
                             deleted: false,
                             data: Some(data.clone()),

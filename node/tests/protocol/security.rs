@@ -226,7 +226,8 @@ fn copies_of_one_delete_request_at_once_all_get_its_receipt() {
 }
 
 /// The same bundle pushed again after the DID had data deleted here is imported again, with a new
-/// receipt: the old session's receipt would claim data the node no longer holds.
+/// receipt (the old session's receipt would claim data the node no longer holds), its items dated after
+/// the tombstones they replace.
 #[test]
 fn a_bundle_pushed_again_after_a_deletion_is_imported_again() {
     let node = TestNode::start("target", |_| {});
@@ -263,4 +264,19 @@ fn a_bundle_pushed_again_after_a_deletion_is_imported_again() {
     let second = upload(&client, &token, &did, &bytes).ok();
     assert_eq!(second["counts"]["chat"]["messages"], 2);
     assert_eq!(client.count(&token, "chat", &did)["messages"], 2);
+    // Restored items are dated after the tombstones they replace (the bundle's date is older), so
+    // that anyone merging by last writer takes them too; their data is the bundle's.
+    let node_did = client.manifest().did;
+    let (pages, _) = client.export_all(&token, &node_did, "chat", &did, 5000, None);
+    let items: Vec<_> = pages.iter().flat_map(|p| p.items.iter()).collect();
+    assert_eq!(items.len(), 2);
+    for item in items {
+        assert!(!item.deleted);
+        assert!(
+            item.updated_at.as_str() > t,
+            "{} {}",
+            item.id,
+            item.updated_at
+        );
+    }
 }
