@@ -1,8 +1,8 @@
 //! Importing a verified bundle for its DID, inside the caller's transaction: for every service of the
 //! node, the DID's live items become exactly the bundle's items. Unchanged items keep their sequence
 //! number; new and changed ones get new sequence numbers, and a version dated later than the node's
-//! keeps its date, else it is dated just after the node's (so that a restored item is newer than the
-//! tombstone it replaces); items the bundle lacks become tombstones. A section the node does not know
+//! keeps its date, else it gets a date after the node's (`next_version_time`: so that a restored item
+//! is newer than the tombstone it replaces); items the bundle lacks become tombstones. A section the node does not know
 //! yet is registered as a further service with its own table.
 
 use std::collections::HashMap;
