@@ -93,8 +93,15 @@ pub fn get(conn: &Connection, name: &str) -> ApiResult<Service> {
     }
 }
 
+/// Most services a node holds, the built-in ones included: any user's bundle may register sections,
+/// each a table every import and the manifest go through, so they are capped.
+pub const MAX_SERVICES: usize = 64;
+/// Most collections a service lists.
+pub const MAX_COLLECTIONS: usize = 64;
+
 /// Makes sure a service exists with at least these collections: registers a new section (and
 /// creates its table) or adds collections it did not list yet. Runs inside the caller's transaction.
+/// Beyond [`MAX_SERVICES`] or [`MAX_COLLECTIONS`], `413 TOO_LARGE`.
 pub fn ensure(conn: &Connection, name: &str, collections: &[String]) -> ApiResult<Service> {
     if !is_portable_name(name) {
         return Err(ApiError::bad_request(
@@ -105,6 +112,14 @@ pub fn ensure(conn: &Connection, name: &str, collections: &[String]) -> ApiResul
     let mut service = match get(conn, name) {
         Ok(service) => service,
         Err(e) if e.code == "UNKNOWN_SERVICE" => {
+            let held: i64 =
+                conn.query_row("SELECT count(*) FROM services", [], |row| row.get(0))?;
+            if usize::try_from(held).unwrap_or(usize::MAX) >= MAX_SERVICES {
+                return Err(ApiError::too_large(format!(
+                    "this node holds at most {MAX_SERVICES} services; section {name:?} would be \
+                     one more"
+                )));
+            }
             items::create_table(conn, name)?;
             let position: i64 = conn.query_row(
                 "SELECT coalesce(max(position), -1) + 1 FROM services",
@@ -127,6 +142,13 @@ pub fn ensure(conn: &Connection, name: &str, collections: &[String]) -> ApiResul
         .filter(|c| !service.collections.contains(c))
         .collect();
     if !missing.is_empty() {
+        if service.collections.len() + missing.len() > MAX_COLLECTIONS {
+            return Err(ApiError::too_large(format!(
+                "a service of this node lists at most {MAX_COLLECTIONS} collections; section \
+                 {name:?} would list {}",
+                service.collections.len() + missing.len()
+            )));
+        }
         service.collections.extend(missing.into_iter().cloned());
         let text = serde_json::to_string(&service.collections)
             .map_err(|e| ApiError::internal(e.to_string()))?;

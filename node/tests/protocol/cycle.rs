@@ -4,7 +4,7 @@
 
 use bundle_vault::core::bundle::verify_bundle;
 use bundle_vault::core::receipt::{DeleteRequest, DeletionReceipt, TransferReceipt};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::common::*;
 
@@ -334,4 +334,50 @@ fn big_items_make_short_pages_and_none_is_lost() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 12, "every item once");
+}
+
+/// Any user's bundle may register sections, so a node holds at most 64 services (the eight built-in
+/// ones included) and a service at most 64 collections: a bundle past either is refused whole.
+#[test]
+fn sections_past_the_node_caps_are_refused_whole() {
+    let node = TestNode::start("target", |_| {});
+    let client = node.client();
+    let user = keypair(13);
+    let did = user.did();
+    let token = client.login(&user);
+    let t = "2026-03-09T16:45:00.000Z";
+    let letters = |i: usize| {
+        let a = |n: usize| char::from(b'a' + u8::try_from(n % 26).unwrap());
+        format!("{}{}", a(i / 26), a(i))
+    };
+    let items = json!([{"id": "x_1", "updated_at": t, "data": {"n": 1}}]);
+    let sections = |count: usize| -> Value {
+        (0..count)
+            .map(|i| (format!("plugin_{}", letters(i)), json!({"things": items})))
+            .collect::<Map<String, Value>>()
+            .into()
+    };
+    let services = || client.manifest().services.len();
+    assert_eq!(services(), 8);
+
+    // 57 new sections would make 65 services: nothing of it is stored.
+    let (_, bytes) = signed_bundle(&user, sections(57));
+    upload(&client, &token, &did, &bytes).err(413, "TOO_LARGE");
+    assert_eq!(services(), 8);
+    // 56 make 64: taken.
+    let (_, bytes) = signed_bundle(&user, sections(56));
+    upload(&client, &token, &did, &bytes).ok();
+    assert_eq!(services(), 64);
+
+    // `chat` lists `messages`: 65 more would make 66 collections, refused; 63 more make 64, taken.
+    let collections = |count: usize| -> Value {
+        let section: Map<String, Value> = (0..count)
+            .map(|i| (format!("c_{}", letters(i)), items.clone()))
+            .collect();
+        json!({"chat": section})
+    };
+    let (_, bytes) = signed_bundle(&user, collections(65));
+    upload(&client, &token, &did, &bytes).err(413, "TOO_LARGE");
+    let (_, bytes) = signed_bundle(&user, collections(63));
+    upload(&client, &token, &did, &bytes).ok();
 }
