@@ -173,6 +173,38 @@ pub(crate) fn is_safe_float(f: f64) -> bool {
 }
 
 /// One pass over the raw text: nesting depth and number tokens. Strings are skipped.
+/// Whether JSON text holds at most `max` values, counted without parsing: each array or object, and
+/// each value after a `,`, outside strings (text that is not JSON may count wrongly, and is refused by
+/// the parser anyway).
+pub fn values_at_most(text: &str, max: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut count = 1usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'[' | b'{' | b',' => {
+                count += 1;
+                if count > max {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
 fn scan(text: &str) -> Result<()> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;

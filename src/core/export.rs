@@ -36,6 +36,13 @@ pub const MAX_ID_LEN: usize = 256;
 pub const MAX_NAME_LEN: usize = 64;
 /// Longest cursor, in bytes.
 pub const MAX_CURSOR_LEN: usize = 256;
+/// Most JSON values a page not in canonical form may hold (its items' data included), counted before
+/// it is parsed into a value tree: at most 400 a item for a full page. A hostile page of tiny values
+/// would otherwise take tens of bytes of wasm memory per byte of text, which wasm memory keeps.
+pub const MAX_PAGE_VALUES: usize = 2_000_000;
+/// Pages in a row with no item and `done: false` a pull accepts: a node that only moves its cursor
+/// would keep a pull (and the vault's writer lock) forever.
+pub const MAX_EMPTY_PAGES: u32 = 16;
 /// Length of a protocol timestamp, `2026-03-09T16:45:00.000Z`.
 pub const TIMESTAMP_LEN: usize = 24;
 /// The latest instant a protocol timestamp can name (9999-12-31T23:59:59.999Z), in Unix milliseconds.
@@ -155,6 +162,48 @@ impl TryFrom<ExportItem> for Incoming {
     }
 }
 
+/// What a pull checks of the sequence of a service's pages, so that a node cannot keep it going for
+/// ever: a page that is not the last moves the cursor to one this pull has not seen, and at most
+/// [`MAX_EMPTY_PAGES`] of them in a row hold no item.
+#[derive(Debug, Default)]
+pub struct PageSequence {
+    seen: HashSet<String>,
+    empty: u32,
+}
+
+impl PageSequence {
+    /// A sequence starting from `cursor` (none: the first page).
+    pub fn new(cursor: Option<&str>) -> Self {
+        PageSequence {
+            seen: cursor.into_iter().map(str::to_owned).collect(),
+            empty: 0,
+        }
+    }
+
+    /// Checks the next page of `service`: its `cursor`, whether it is the last (`done`) and how many
+    /// items it holds.
+    pub fn next(&mut self, service: &str, cursor: &str, done: bool, items: usize) -> Result<()> {
+        if done {
+            return Ok(());
+        }
+        if !self.seen.insert(cursor.to_owned()) {
+            return Err(malformed(format!(
+                "a page of {} with done: false did not move the cursor to a new one",
+                excerpt(service)
+            )));
+        }
+        self.empty = if items == 0 { self.empty + 1 } else { 0 };
+        if self.empty > MAX_EMPTY_PAGES {
+            return Err(malformed(format!(
+                "{} pages of {} in a row with no item and done: false",
+                self.empty,
+                excerpt(service)
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A page whose shape and node proof were checked, its items ready to merge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedPage {
@@ -196,6 +245,11 @@ impl VerifiedPage {
     /// [`VerifiedPage::read`] without the fast path: strict parse, shape, proof, then each item
     /// canonicalized and hashed. Gives every error's precise code.
     pub fn read_general(text: &str, node_did: &str) -> Result<Self> {
+        if !canonical::values_at_most(text, MAX_PAGE_VALUES) {
+            return Err(malformed(format!(
+                "a page holds more than {MAX_PAGE_VALUES} JSON values"
+            )));
+        }
         let value = canonical::parse(text)?;
         let page = ExportPage::verify(&value, node_did)?;
         Ok(VerifiedPage {
@@ -1018,6 +1072,58 @@ mod tests {
             assert_eq!(parse_timestamp(&format_timestamp(ms).unwrap()).unwrap(), ms);
         }
         assert!(format_timestamp(MAX_TIMESTAMP_MILLIS + 1).is_err());
+    }
+
+    #[test]
+    fn a_page_sequence_must_move_to_new_cursors_and_bring_items() {
+        // From a saved cursor: going back to it, or to any cursor seen, is refused.
+        let mut pages = PageSequence::new(Some("c0"));
+        pages.next("chat", "c1", false, 10).unwrap();
+        pages.next("chat", "c2", false, 10).unwrap();
+        for seen in ["c0", "c1", "c2"] {
+            let mut again = PageSequence::new(Some("c0"));
+            again.next("chat", "c1", false, 10).unwrap();
+            again.next("chat", "c2", false, 10).unwrap();
+            assert_eq!(
+                again.next("chat", seen, false, 10).unwrap_err().code(),
+                "EXPORT_MALFORMED",
+                "{seen}"
+            );
+        }
+        // The last page may repeat the cursor (it is where the next pull starts).
+        pages.next("chat", "c2", true, 0).unwrap();
+        // Empty pages that only move the cursor: a few are fine, an endless run is not.
+        let mut empty = PageSequence::new(None);
+        for n in 0..MAX_EMPTY_PAGES {
+            empty.next("chat", &format!("e{n}"), false, 0).unwrap();
+        }
+        empty.next("chat", "full", false, 3).unwrap();
+        for n in 0..MAX_EMPTY_PAGES {
+            empty.next("chat", &format!("f{n}"), false, 0).unwrap();
+        }
+        assert_eq!(
+            empty
+                .next("chat", "one-too-many", false, 0)
+                .unwrap_err()
+                .code(),
+            "EXPORT_MALFORMED"
+        );
+    }
+
+    #[test]
+    fn a_page_of_too_many_values_is_refused_before_it_is_parsed() {
+        assert!(canonical::values_at_most("[1,2,3]", 4));
+        assert!(!canonical::values_at_most("[1,2,3]", 3));
+        // Commas and brackets inside strings are not values.
+        assert!(canonical::values_at_most(r#"["a,b,[{","\",x"]"#, 3));
+        let node = Keypair::from_seed(&[2; 32]);
+        let hostile = format!(
+            r#"{{"did":"x","items":[{}],"proof":{{}}}}"#,
+            vec!["[]"; MAX_PAGE_VALUES].join(",")
+        );
+        let refused = VerifiedPage::read(&hostile, &node.did_key()).unwrap_err();
+        assert_eq!(refused.code(), "EXPORT_MALFORMED");
+        assert!(refused.to_string().contains("JSON values"), "{refused}");
     }
 
     #[test]
