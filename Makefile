@@ -65,7 +65,7 @@ serve:
 
 ## Figures, not tests: the vault against a plain-JS baseline and the platform's limits in headless
 ## Chromium, on local nodes with accounts of BENCH_SIZES items (1000,10000,100000), BENCH_RUNS (3) runs
-## each; the table, JSON and chart go to bench/ (README). About 7 minutes on 2 cores.
+## each; the table, JSON and chart go to bench/ (README). About 5 minutes on 2 cores.
 bench: build
 	node tools/bench.mjs
 

@@ -341,7 +341,7 @@ function progressRow(service, totalItems) {
   return { rowEl, bar, text, total: totalItems };
 }
 
-const PHASES = { auth: "logging in", fetch: "fetching", merge: "verifying and saving", done: "done", error: "failed" };
+const PHASES = { fetch: "fetching", merge: "verifying and saving", done: "done", error: "failed" };
 
 async function pull(event) {
   event.preventDefault();

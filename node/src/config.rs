@@ -50,8 +50,8 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CHALLENGE_TTL,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub challenge_ttl: u64,
-    /// Enable the /dev/ endpoints: mutate, fault, expire-tokens (unauthenticated; for tests and
-    /// benchmarks only, never on a node with real data).
+    /// Enable the /dev/ endpoints: mutate, fault, expire-tokens, canned (unauthenticated; for tests
+    /// and benchmarks only, never on a node with real data).
     #[arg(long)]
     pub dev_endpoints: bool,
 }

@@ -1,5 +1,5 @@
 //! The vault's writer lock, across tabs: every operation that writes (pull, push, deleteRemote,
-//! importBundle, createKey, importKey) holds it from start to end, so that two tabs — or two `Vault`
+//! importBundle, createKey, importKey, recordExport) holds it from start to end, so that two tabs — or two `Vault`
 //! objects of one name in a page — never stage commits from the same state.
 //!
 //! It is a Web Lock (`navigator.locks.request(name, {mode: "exclusive", signal}, callback)`) named after

@@ -121,7 +121,8 @@ export interface LogOptions {
 /** A progress event of `Vault.pull`. */
 export interface PullProgress {
   service: string;
-  phase: "auth" | "fetch" | "merge" | "done" | "error";
+  /** `fetch` while its pages arrive, `merge` while one is verified and saved, then `done` or `error`. */
+  phase: "fetch" | "merge" | "done" | "error";
   /** Items received from this service so far. */
   items: number;
   /** Bytes received from this service so far. */

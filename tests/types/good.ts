@@ -132,7 +132,7 @@ export async function everything(source: string, target: string, controller: Abo
   // Pull
   const pullOptions: PullOptions = {
     onProgress: (p: PullProgress) => {
-      const phase: "auth" | "fetch" | "merge" | "done" | "error" = p.phase;
+      const phase: "fetch" | "merge" | "done" | "error" = p.phase;
       use(phase, p.service, p.items, p.bytes, p.done);
     },
     signal: controller.signal,
