@@ -156,6 +156,25 @@ async fn lock_wins_over_an_unlock_in_flight() {
     finish(vault).await;
 }
 
+/// A browser without `AbortSignal.any` (below the supported ones): a pull fails with a typed error
+/// instead of never settling, and its Web Lock is released (the next pull goes through).
+#[wasm_bindgen_test]
+async fn without_abort_signal_any_a_pull_fails_typed_and_lets_go() {
+    let vault = fresh("no-abort-any").await;
+    ok(vault.create_key(PASS.into())).await;
+    let abort_signal = Reflect::get(&js_sys::global(), &"AbortSignal".into()).unwrap();
+    let any = Reflect::get(&abort_signal, &"any".into()).unwrap();
+    assert!(
+        Reflect::delete_property(abort_signal.unchecked_ref::<Object>(), &"any".into()).unwrap()
+    );
+    let refused = code(vault.pull(source().into(), None)).await;
+    Reflect::set(&abort_signal, &"any".into(), &any).unwrap();
+    assert_eq!(refused, "NETWORK");
+    let report = ok(vault.pull(source().into(), None)).await;
+    assert_eq!(js_sys::Array::from(&get(&report, "services")).length(), 8);
+    finish(vault).await;
+}
+
 async fn pulled(tag: &str) -> Vault {
     let vault = fresh(tag).await;
     ok(vault.create_key(PASS.into())).await;

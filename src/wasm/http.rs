@@ -23,6 +23,18 @@ extern "C" {
     fn global_fetch(request: &Request) -> Promise;
 }
 
+#[wasm_bindgen(inline_js = r#"
+export function canTimeOutRequests() {
+  return typeof AbortSignal === "function" && typeof AbortSignal.any === "function" && typeof AbortSignal.timeout === "function";
+}
+"#)]
+extern "C" {
+    /// Whether `AbortSignal.any` and `AbortSignal.timeout` exist. A call to a missing one would throw
+    /// through wasm, and the operation (holding its Web Lock) would never settle.
+    #[wasm_bindgen(js_name = canTimeOutRequests)]
+    fn can_time_out_requests() -> bool;
+}
+
 /// A failed request, keeping what the pull logic must tell apart.
 #[derive(Debug)]
 pub enum HttpError {
@@ -95,6 +107,15 @@ pub async fn request_text(
 ) -> std::result::Result<String, HttpError> {
     if signal.is_some_and(AbortSignal::aborted) {
         return Err(Error::Aborted.into());
+    }
+    if !can_time_out_requests() {
+        return Err(Error::Network(
+            "this browser cannot time out or cancel a request (it lacks AbortSignal.any or \
+             AbortSignal.timeout): the vault needs Chrome or Edge 116, Firefox 124, Safari 17.4 or \
+             later"
+                .into(),
+        )
+        .into());
     }
     let init = RequestInit::new();
     init.set_method(method);
