@@ -172,7 +172,6 @@ pub(crate) fn is_safe_float(f: f64) -> bool {
     f.is_finite() && !(f.abs() > MAX_SAFE_INTEGER as f64 && f.abs() < 1e21)
 }
 
-/// One pass over the raw text: nesting depth and number tokens. Strings are skipped.
 /// Whether JSON text holds at most `max` values, counted without parsing: each array or object, and
 /// each value after a `,`, outside strings (text that is not JSON may count wrongly, and is refused by
 /// the parser anyway).
@@ -205,6 +204,7 @@ pub fn values_at_most(text: &str, max: usize) -> bool {
     true
 }
 
+/// One pass over the raw text: nesting depth and number tokens. Strings are skipped.
 fn scan(text: &str) -> Result<()> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;

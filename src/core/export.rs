@@ -36,9 +36,10 @@ pub const MAX_ID_LEN: usize = 256;
 pub const MAX_NAME_LEN: usize = 64;
 /// Longest cursor, in bytes.
 pub const MAX_CURSOR_LEN: usize = 256;
-/// Most JSON values a page not in canonical form may hold (its items' data included), counted before
-/// it is parsed into a value tree: at most 400 a item for a full page. A hostile page of tiny values
-/// would otherwise take tens of bytes of wasm memory per byte of text, which wasm memory keeps.
+/// JSON values a page not in canonical form may hold (its items' data included) whatever its size,
+/// counted before it is parsed into a value tree. Beyond it, a page may hold one value per 4 bytes of
+/// its text (numbers of a few digits, such as embeddings, are more): a hostile page of tiny values
+/// (`[]`, `1`) would otherwise take tens of bytes of wasm memory per byte of text, which wasm keeps.
 pub const MAX_PAGE_VALUES: usize = 2_000_000;
 /// Pages in a row with no item and `done: false` a pull accepts: a node that only moves its cursor
 /// would keep a pull (and the vault's writer lock) forever.
@@ -245,9 +246,11 @@ impl VerifiedPage {
     /// [`VerifiedPage::read`] without the fast path: strict parse, shape, proof, then each item
     /// canonicalized and hashed. Gives every error's precise code.
     pub fn read_general(text: &str, node_did: &str) -> Result<Self> {
-        if !canonical::values_at_most(text, MAX_PAGE_VALUES) {
+        let cap = MAX_PAGE_VALUES.max(text.len() / 4);
+        if !canonical::values_at_most(text, cap) {
             return Err(malformed(format!(
-                "a page holds more than {MAX_PAGE_VALUES} JSON values"
+                "a page of {} bytes holds more than {cap} JSON values",
+                text.len()
             )));
         }
         let value = canonical::parse(text)?;
@@ -1124,6 +1127,14 @@ mod tests {
         let refused = VerifiedPage::read(&hostile, &node.did_key()).unwrap_err();
         assert_eq!(refused.code(), "EXPORT_MALFORMED");
         assert!(refused.to_string().contains("JSON values"), "{refused}");
+        // As many values, each a number of a few digits (embeddings, say): counted, then read on
+        // (here to the shape check, as the page is no real one).
+        let numbers = format!(
+            r#"{{"did":"x","items":[{}],"proof":{{}}}}"#,
+            vec!["0.12345"; MAX_PAGE_VALUES].join(",")
+        );
+        let read_on = VerifiedPage::read(&numbers, &node.did_key()).unwrap_err();
+        assert!(!read_on.to_string().contains("JSON values"), "{read_on}");
     }
 
     #[test]

@@ -364,24 +364,33 @@ pub fn deleted_at_since(entries: &[LogEntry], node_did: &str, commitment: &LogCo
 /// The log commitments that count as backups against deleting at `deleting_at`, from the records of
 /// the `receipts` store: bundles the user exported and keeps, and bundles transferred to another node
 /// with a verified receipt and a continuity check that found all of it there ([`holds_all`]), unless
-/// the vault had that node delete data since (it no longer holds the whole bundle) or has a delete
-/// request pending there (`pending_at`: nodes with a request sent whose receipt never arrived; it may
-/// have deleted). A transfer to `deleting_at` itself is no backup against deleting there.
+/// the vault had that node delete data since (it no longer holds the whole bundle), or has a delete
+/// request pending there (sent, its receipt never arrived) and the transfer's receipt is not dated
+/// after the end of the time that request may have deleted in (`pending_at`: node → that end, see
+/// [`pending_deletion_until`]). A transfer to `deleting_at` itself is no backup against deleting there.
 pub fn backups<'a>(
     records: impl IntoIterator<Item = &'a Value>,
     entries: &[LogEntry],
     deleting_at: &str,
-    pending_at: &BTreeSet<String>,
+    pending_at: &BTreeMap<String, u64>,
 ) -> Vec<LogCommitment> {
     records
         .into_iter()
         .filter(|r| match r.get("kind").and_then(Value::as_str) {
             Some("export") => true,
             Some("transfer") => {
-                r.get("node_did")
-                    .and_then(Value::as_str)
-                    .is_some_and(|node| node != deleting_at && !pending_at.contains(node))
-                    && r.get("continuity").is_some_and(holds_all)
+                let Some(node) = r.get("node_did").and_then(Value::as_str) else {
+                    return false;
+                };
+                let after_pending = || match pending_at.get(node) {
+                    None => true,
+                    Some(until) => r
+                        .pointer("/receipt/received_at")
+                        .and_then(Value::as_str)
+                        .and_then(super::export::datetime_millis_ceil)
+                        .is_some_and(|at| at > *until),
+                };
+                node != deleting_at && r.get("continuity").is_some_and(holds_all) && after_pending()
             }
             _ => false,
         })
@@ -816,7 +825,7 @@ mod tests {
         ));
 
         let records = [transfer("did:key:zT"), transfer("did:key:zU")];
-        let none = BTreeSet::new();
+        let none = BTreeMap::new();
         // Deleting at S: only U still holds the bundle.
         assert_eq!(
             backups(&records, &entries, "did:key:zS", &none),
@@ -861,9 +870,32 @@ mod tests {
             backups([&more], &entries, "did:key:zS", &none),
             vec![bundle.clone()]
         );
-        // A delete request pending at U (its receipt never arrived): U may have deleted.
-        let pending = BTreeSet::from(["did:key:zU".to_owned()]);
-        assert!(backups(&records, &entries, "did:key:zS", &pending).is_empty());
+        // A delete request pending at U (its receipt never arrived) may have deleted up to its end:
+        // a transfer received by then is no backup, one received after it is.
+        let at = |t: &str| crate::core::export::parse_timestamp(t).unwrap();
+        let pending = BTreeMap::from([("did:key:zU".to_owned(), at("2026-03-09T12:05:00.000Z"))]);
+        let received = |when: &str| {
+            let mut r = transfer("did:key:zU");
+            r["receipt"] = json!({"received_at": when});
+            r
+        };
+        assert!(backups(
+            [&received("2026-03-09T12:05:00.000Z")],
+            &entries,
+            "did:key:zS",
+            &pending
+        )
+        .is_empty());
+        assert!(backups([&transfer("did:key:zU")], &entries, "did:key:zS", &pending).is_empty());
+        assert_eq!(
+            backups(
+                [&received("2026-03-09T12:05:00.001Z")],
+                &entries,
+                "did:key:zS",
+                &pending
+            ),
+            vec![bundle.clone()]
+        );
         assert!(!holds_all(
             &json!({"ok": false, "mismatches": [{"expected": 1}]})
         ));

@@ -106,20 +106,19 @@ async fn delete_remote(
         .into_iter()
         .filter_map(|(_, text)| serde_json::from_str::<Value>(&text).ok())
         .collect();
-    // Nodes with a delete request of the vault pending (sent, its receipt never arrived): they may
-    // have deleted, so their transfers are no backup until it is settled.
-    let pending_at: std::collections::BTreeSet<String> = db::get_all(&inner.db, db::META)
-        .await?
-        .into_iter()
-        .filter(|(key, _)| {
-            key.as_string()
-                .is_some_and(|k| k.starts_with(PENDING_PREFIX))
-        })
-        .filter_map(|(_, text)| {
-            let record = serde_json::from_str::<Value>(&text).ok()?;
-            Some(record.get("node_did")?.as_str()?.to_owned())
-        })
-        .collect();
+    // Nodes with a delete request of the vault pending (sent, its receipt never arrived), and the end
+    // of the time it may have deleted in; the node is named by the record's key, so that a record that
+    // cannot be read still counts (with no end).
+    let mut pending_at: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (key, text) in db::get_all(&inner.db, db::META).await? {
+        let Some(node) = key.as_string().as_deref().and_then(pending_node) else {
+            continue;
+        };
+        let until = serde_json::from_str::<Value>(&text)
+            .map_or(u64::MAX, |record| rights::pending_deletion_until(&record));
+        let end = pending_at.entry(node).or_insert(0);
+        *end = (*end).max(until);
+    }
     let transferred = rights::backups(&records, &entries, &manifest.did, &pending_at);
     rights::check_backed_up(&entries, &transferred)?;
     let done = rights::deleted_services(&entries, &manifest.did);
@@ -187,6 +186,13 @@ pub(crate) fn pending_key(node_did: &str, service: &str) -> JsValue {
 
 /// How the `meta` keys of pending delete requests begin.
 const PENDING_PREFIX: &str = "delete-pending ";
+
+/// The node DID of a pending delete request's `meta` key (`delete-pending <node did> <service>`).
+pub(crate) fn pending_node(key: &str) -> Option<String> {
+    let rest = key.strip_prefix(PENDING_PREFIX)?;
+    let (node, _service) = rest.rsplit_once(' ')?;
+    Some(node.to_owned())
+}
 
 /// The vault has pulled this service from this node, and the node has changed nothing since. With a
 /// delete request `pending` (sent, its answer lost), tombstones are accepted: that request may have

@@ -352,12 +352,22 @@ async fn own_deletions_until(inner: &Inner, node_did: &str, service: &str) -> Re
             .map_or(u64::MAX, |record| rights::pending_deletion_until(&record))
     });
     let mut receipts: Vec<Value> = Vec::new();
-    for (_, text) in db::get_all(&inner.db, db::RECEIPTS).await? {
+    for (key, text) in db::get_all(&inner.db, db::RECEIPTS).await? {
         match serde_json::from_str(&text) {
             Ok(record) => receipts.push(record),
-            // A record that cannot be read may be a deletion receipt of this node: no tombstone is
-            // applied then, so that the vault keeps its copy.
-            Err(_) => return Ok(Some(u64::MAX)),
+            // A record that cannot be read, if it may be a deletion receipt of this node (its key,
+            // `delete <node did> <request hash>`, says so, or is not one the vault writes): no
+            // tombstone is applied, so that the vault keeps its copy.
+            Err(_) => {
+                let key = key.as_string().unwrap_or_default();
+                let other = key.starts_with("transfer ")
+                    || key.starts_with("export ")
+                    || (key.starts_with("delete ")
+                        && !key.starts_with(&format!("delete {node_did} ")));
+                if !other {
+                    return Ok(Some(u64::MAX));
+                }
+            }
         }
     }
     Ok(rights::own_deletions_until(&receipts, node_did, service).max(pending))

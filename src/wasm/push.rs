@@ -66,10 +66,11 @@ impl Vault {
     /// Transfers the signed bundle to the node whose manifest is at `targetManifestUrl`: logs in with
     /// the DID key, uploads the bundle's RFC 8785 bytes in chunks the node acknowledges (resuming an
     /// interrupted upload from its last acknowledged chunk), verifies the node's transfer receipt
-    /// (node key, DID, bundle hash, counts), records it in the log (one transaction with the receipt),
-    /// and checks continuity: the node's counts equal the bundle's. Needs the vault unlocked.
-    /// Repeating a push that completed uploads nothing and records nothing. While another tab of this
-    /// vault writes, it waits.
+    /// (node key, DID, bundle hash, counts), checks continuity (the node's counts against the
+    /// bundle's), then records the receipt in the log (one transaction) with the check's result.
+    /// Needs the vault unlocked. Repeating a push that completed uploads nothing and records nothing,
+    /// unless its continuity check came up short or the vault has had that node delete data since:
+    /// then it signs and uploads anew. While another tab of this vault writes, it waits.
     #[wasm_bindgen(js_name = push, unchecked_return_type = "Promise<PushReport>")]
     pub fn push(&self, target_manifest_url: String, options: Option<PushOptions>) -> Promise {
         let inner = self.inner();
