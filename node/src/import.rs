@@ -1,8 +1,9 @@
 //! Importing a verified bundle for its DID, inside the caller's transaction: for every service of the
 //! node, the DID's live items become exactly the bundle's items. Unchanged items keep their sequence
-//! number; new and changed ones get new sequence numbers, and a version dated later than the node's
-//! keeps its date, else it gets a date after the node's (`next_version_time`: so that a restored item
-//! is newer than the tombstone it replaces); items the bundle lacks become tombstones. A section the node does not know
+//! number (as does one with the same data the node dates later: an item it restored before); new and
+//! changed ones get new sequence numbers and the bundle's date, except an item restored over a
+//! tombstone dated as late or later, which is dated after it (`next_version_time`: so that it is newer
+//! than the tombstone it replaces); items the bundle lacks become tombstones. A section the node does not know
 //! yet is registered as a further service with its own table.
 
 use std::collections::HashMap;
@@ -47,18 +48,19 @@ pub fn import(
                 for item in list {
                     let data = &item.data;
                     let old = existing.remove(&(collection.clone(), item.id.clone()));
+                    // The same data, dated as late or later here (an item this node restored
+                    // before, say): nothing to write. Protocol timestamps order as text.
                     let unchanged = old.as_ref().is_some_and(|old| {
                         !old.deleted
-                            && old.updated_at == item.updated_at
+                            && old.updated_at >= item.updated_at
                             && old.data.as_deref() == Some(data.as_str())
                     });
                     if !unchanged {
-                        // The bundle's version replaces the node's. When the node's is as new or
-                        // newer (a later change, or a tombstone), the bundle's content becomes a
-                        // newer version still: whoever merges by last writer (a vault that pulled
-                        // the node's version) then takes it too. Protocol timestamps order as text.
+                        // An item this node holds as a tombstone dated as late or later is restored
+                        // as a newer version still, so that whoever merges by last writer (a vault
+                        // that pulled the tombstone) takes it too. Otherwise the bundle's date.
                         let updated_at = match &old {
-                            Some(old) if old.updated_at >= item.updated_at => {
+                            Some(old) if old.deleted && old.updated_at >= item.updated_at => {
                                 next_version_time(&old.updated_at, now_millis)
                             }
                             _ => item.updated_at.clone(),

@@ -98,17 +98,20 @@ pub async fn create(State(state): State<SharedState>, request: Request) -> ApiRe
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            // A committed session answers its receipt, unless the DID had data deleted here since:
-            // then the node no longer holds that bundle, and it is uploaded and imported anew.
+            // A committed session answers its receipt, unless the DID's data here changed since:
+            // data deleted, or another bundle imported over it. Then the node no longer holds that
+            // bundle, and it is uploaded and imported anew.
             let existing = match existing {
                 Some((id, Some(committed_at))) => {
-                    let deleted_since: bool = tx.query_row(
+                    let changed_since: bool = tx.query_row(
                         "SELECT EXISTS (SELECT 1 FROM deletion_receipts
-                                        WHERE did = ?1 AND created_at >= ?2)",
-                        params![did, committed_at],
+                                        WHERE did = ?1 AND created_at >= ?2)
+                             OR EXISTS (SELECT 1 FROM transfer_sessions
+                                        WHERE did = ?1 AND id != ?3 AND committed_at >= ?2)",
+                        params![did, committed_at, id],
                         |row| row.get(0),
                     )?;
-                    if deleted_since {
+                    if changed_since {
                         tx.execute("DELETE FROM transfer_sessions WHERE id = ?1", [&id])?;
                         None
                     } else {

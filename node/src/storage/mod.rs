@@ -182,12 +182,18 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     match options.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // With the WAL and shared-memory files a crash may have left beside it.
             #[cfg(unix)]
-            {
+            for file in ["", "-wal", "-shm"] {
                 use std::os::unix::fs::PermissionsExt;
-                let mode = std::fs::metadata(path)?.permissions().mode();
+                let mut name = path.as_os_str().to_owned();
+                name.push(file);
+                let Ok(meta) = std::fs::metadata(&name) else {
+                    continue;
+                };
+                let mode = meta.permissions().mode();
                 if mode & 0o077 != 0 {
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+                    std::fs::set_permissions(&name, std::fs::Permissions::from_mode(mode & 0o700))?;
                 }
             }
             Ok(())
@@ -206,13 +212,15 @@ mod tests {
     async fn the_database_files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        // A database an earlier version left readable by others is narrowed too.
-        std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
-        std::fs::set_permissions(
-            dir.path().join(DB_FILE),
-            std::fs::Permissions::from_mode(0o644),
-        )
-        .unwrap();
+        // A database an earlier version left readable by others is narrowed too, with its WAL.
+        for name in [DB_FILE.to_owned(), format!("{DB_FILE}-wal")] {
+            std::fs::write(dir.path().join(&name), b"").unwrap();
+            std::fs::set_permissions(
+                dir.path().join(&name),
+                std::fs::Permissions::from_mode(0o644),
+            )
+            .unwrap();
+        }
         let db = Db::open(dir.path()).unwrap();
         db.call(|conn| Ok(conn.execute_batch("CREATE TABLE t (x)")?))
             .await

@@ -225,9 +225,9 @@ fn copies_of_one_delete_request_at_once_all_get_its_receipt() {
     }
 }
 
-/// The same bundle pushed again after the DID had data deleted here is imported again, with a new
-/// receipt (the old session's receipt would claim data the node no longer holds), its items dated after
-/// the tombstones they replace.
+/// The same bundle pushed again after the DID had data deleted here, or after another bundle replaced
+/// it, is imported again, with a new receipt (the old session's receipt would claim data the node no
+/// longer holds); restored items are dated after the tombstones they replace, and not anew later.
 #[test]
 fn a_bundle_pushed_again_after_a_deletion_is_imported_again() {
     let node = TestNode::start("target", |_| {});
@@ -279,4 +279,30 @@ fn a_bundle_pushed_again_after_a_deletion_is_imported_again() {
             item.updated_at
         );
     }
+    // A later bundle with the same two items at their old date, and one more: only the new one is
+    // written (the restored ones are not dated anew on every push).
+    let (_, cursor) = client.export_all(&token, &node_did, "chat", &did, 5000, None);
+    let (_, more) = signed_bundle(
+        &user,
+        json!({"chat": {"messages": [
+            {"id": "msg_a", "updated_at": t, "data": {"content": "a"}},
+            {"id": "msg_b", "updated_at": t, "data": {"content": "b"}},
+            {"id": "msg_c", "updated_at": t, "data": {"content": "c"}}
+        ]}}),
+    );
+    upload(&client, &token, &did, &more).ok();
+    let (pages, _) = client.export_all(&token, &node_did, "chat", &did, 5000, Some(&cursor));
+    let changed: Vec<&str> = pages
+        .iter()
+        .flat_map(|p| &p.items)
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(changed, ["msg_c"]);
+
+    // The first bundle again, after that other bundle replaced it here: a new session, imported
+    // again (msg_c becomes a tombstone), not the first session's receipt.
+    let after_other = client.post_json("/transfer/sessions", Some(&token), &create);
+    assert_eq!(after_other.status, 201, "{}", after_other.body);
+    upload(&client, &token, &did, &bytes).ok();
+    assert_eq!(client.count(&token, "chat", &did)["messages"], 2);
 }
