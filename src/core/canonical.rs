@@ -181,16 +181,7 @@ pub fn values_at_most(text: &str, max: usize) -> bool {
     let mut i = 0usize;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
-            }
+            b'"' => i = closing_quote(bytes, i),
             b'[' | b'{' | b',' => {
                 count += 1;
                 if count > max {
@@ -204,6 +195,19 @@ pub fn values_at_most(text: &str, max: usize) -> bool {
     true
 }
 
+/// The index of the quote that closes the string opening at `open` (or the text's length).
+fn closing_quote(bytes: &[u8], open: usize) -> usize {
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => break,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
 /// One pass over the raw text: nesting depth and number tokens. Strings are skipped.
 fn scan(text: &str) -> Result<()> {
     let bytes = text.as_bytes();
@@ -211,16 +215,7 @@ fn scan(text: &str) -> Result<()> {
     let mut i = 0usize;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
-            }
+            b'"' => i = closing_quote(bytes, i),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
