@@ -1,12 +1,13 @@
 // One account size of `make bench` (tools/bench.mjs runs it through tools/with-nodes.sh, which
 // provides SOURCE_MANIFEST and TARGET_MANIFEST). Runs tools/bench-page.mjs in headless Chromium
-// BENCH_RUNS times, each run in a fresh page (a fresh wasm instance, fresh databases), and writes
-// every run's figures to BENCH_OUT as JSON.
+// BENCH_RUNS times, each run in a fresh page of a fresh browser context (a fresh wasm instance, fresh
+// databases), and writes every run's figures to BENCH_OUT as JSON. The browser is driven through
+// tools/cdp.mjs, not Playwright, whose network instrumentation would add its own work to every fetch.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch } from "./cdp.mjs";
 
 const source = process.env.SOURCE_MANIFEST;
 const target = process.env.TARGET_MANIFEST;
@@ -32,23 +33,23 @@ const appUrl = await new Promise((resolve, reject) => {
   app.once("exit", (code) => reject(new Error(`app server exited (${code})`)));
 });
 
-const browser = await chromium.launch({
+const browser = await launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--js-flags=--max-old-space-size=8192"],
 });
-const results = { browser: `Chromium ${browser.version()}`, runs: [] };
+const results = { browser: `Chromium ${browser.version}`, runs: [] };
 // One DID for every run, the vault's and the baseline's: the node creates its account once.
 const seedHex = randomBytes(32).toString("hex");
 try {
-  const context = await browser.newContext();
   for (let run = 0; run < runs; run++) {
-    const page = await context.newPage();
-    page.on("console", (msg) => log(`  [page] ${msg.text()}`));
-    page.on("pageerror", (err) => log(`  [page error] ${err.message}`));
-    await page.goto(new URL("/tools/bench.html", appUrl).href);
+    const page = await browser.newPage(new URL("/tools/bench.html", appUrl).href, {
+      onConsole: (text) => log(`  [page] ${text}`),
+    });
     const step = async (name, arg) => {
       const t = Date.now();
-      const out = await page.evaluate(([name, arg]) => import("/tools/bench-page.mjs").then((m) => m[name](arg)), [name, arg ?? null]);
+      const out = await page.evaluate(
+        `import("/tools/bench-page.mjs").then((m) => m[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}))`,
+      );
       log(`  run ${run + 1}/${runs} ${name.padEnd(20)} ${String(Date.now() - t).padStart(7)} ms  ${JSON.stringify(out)}`);
       return out;
     };
