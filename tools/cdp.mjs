@@ -96,20 +96,28 @@ export async function launch({ executablePath, args = [] }) {
         }
         return result.value;
       };
-      await send("Page.navigate", { url }, sessionId);
-      for (let i = 0; i < 600; i++) {
-        if ((await evaluate("location.href === " + JSON.stringify(url) + " && document.readyState")) === "complete") break;
-        await new Promise((r) => setTimeout(r, 50));
+      const close = async () => {
+        listeners.delete(listener);
+        await send("Target.closeTarget", { targetId });
+        await send("Target.disposeBrowserContext", { browserContextId });
+      };
+      try {
+        const { errorText } = await send("Page.navigate", { url }, sessionId);
+        if (errorText) throw new Error(`${url}: ${errorText}`);
+        const loaded = `location.href === ${JSON.stringify(url)} && document.readyState === "complete"`;
+        for (let waited = 0; !(await evaluate(loaded)); waited += 50) {
+          if (waited >= 30_000) throw new Error(`${url} did not load within 30 s`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } catch (e) {
+        await close().catch(() => {});
+        throw e;
       }
       return {
         evaluate,
         /** A DevTools command to the page (e.g. `Profiler.start`). */
         send: (method, params) => send(method, params, sessionId),
-        async close() {
-          listeners.delete(listener);
-          await send("Target.closeTarget", { targetId });
-          await send("Target.disposeBrowserContext", { browserContextId });
-        },
+        close,
       };
     },
     async close() {
