@@ -402,7 +402,7 @@ fn pages_from(input: &mut Bytes<'_>) -> Vec<Page> {
         .collect();
     while !input.is_empty() {
         let page = usize::from(input.byte()) % count;
-        let deleted = input.byte() % 4 == 0;
+        let deleted = input.byte().is_multiple_of(4);
         let mut item = json!({
             "collection": input.pick(COLLECTIONS),
             "id": input.pick(IDS),

@@ -168,7 +168,7 @@ pub fn sign_text(
     keypair: &Keypair,
     created: &str,
 ) -> Result<String> {
-    let document_hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    let document_hash = super::hash::sha256(text.as_bytes());
     sign_text_hashed(text, sections_at, did, keypair, created, &document_hash)
 }
 
@@ -276,8 +276,8 @@ fn verify_canonical_text(text: &str) -> Option<BundleVerified> {
     let proof_text = member("proof")?;
     let (start, end) = canonical_text::proof_member_span(text, proof_text)?;
     let mut hasher = Sha256::new();
-    hasher.update(&text[..start]);
-    hasher.update(&text[end..]);
+    super::hash::update(&mut hasher, &text.as_bytes()[..start]);
+    super::hash::update(&mut hasher, &text.as_bytes()[end..]);
     let document_hash: [u8; 32] = hasher.finalize().into();
     let proof: Value = serde_json::from_str(proof_text).ok()?;
     let verified = proof::verify_prehashed(proof.as_object()?, &document_hash).ok()?;

@@ -234,8 +234,8 @@ impl VerifiedPage {
         if let Some(prepared) = PreparedPage::new(text) {
             let (before, after) = prepared.unsigned();
             let mut hasher = Sha256::new();
-            hasher.update(before);
-            hasher.update(after);
+            super::hash::update(&mut hasher, before.as_bytes());
+            super::hash::update(&mut hasher, after.as_bytes());
             if let Some(page) = prepared.finish(node_did, &hasher.finalize().into()) {
                 return Ok(page);
             }
@@ -347,7 +347,7 @@ pub fn signed_page_text<'a>(
     out.push_str(",\"service\":");
     string(&mut out, service);
     out.push('}');
-    let document_hash: [u8; 32] = Sha256::digest(out.as_bytes()).into();
+    let document_hash = super::hash::sha256(out.as_bytes());
     let proof = proof::sign_prehashed(&document_hash, node_key, created)?;
     let proof_text = canonical::to_canonical_string(&Value::Object(proof))?;
     out.insert_str(rest_start, &format!(",\"proof\":{proof_text}"));
@@ -987,7 +987,7 @@ pub fn format_timestamp(unix_millis: u64) -> Result<String> {
 }
 
 fn is_leap(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u64, month: u64) -> u64 {

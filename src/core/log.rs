@@ -246,7 +246,7 @@ mod tests {
             service: "events".into(),
             op: "tickets.add".into(),
             reference: format!("tkt_{i}"),
-            context: (i % 2 == 0).then(|| "personal".into()),
+            context: i.is_multiple_of(2).then(|| "personal".into()),
             item_hash: format!("{i:064x}"),
         }
     }

@@ -96,7 +96,14 @@ pub fn item_hash_canonical(
     hasher.update(b"{\"collection\":");
     write_string(&mut hasher, collection);
     hasher.update(b",\"data\":");
-    hasher.update(if deleted { "null" } else { canonical_data });
+    super::hash::update(
+        &mut hasher,
+        if deleted {
+            b"null"
+        } else {
+            canonical_data.as_bytes()
+        },
+    );
     hasher.update(if deleted {
         &b",\"deleted\":true,\"id\":"[..]
     } else {

@@ -7,6 +7,7 @@ pub mod canonical_text;
 pub mod did;
 pub mod error;
 pub mod export;
+pub mod hash;
 pub mod keys;
 pub mod keystore;
 pub mod log;

@@ -296,7 +296,7 @@ pub fn sha256_of_value(value: &Value) -> Result<[u8; 32]> {
             skip: None,
             context: None,
         }),
-        other => Ok(Sha256::digest(canonical::to_canonical_vec(other)?).into()),
+        other => Ok(super::hash::sha256(&canonical::to_canonical_vec(other)?)),
     }
 }
 
@@ -305,7 +305,7 @@ pub(crate) struct HashWriter(pub(crate) Sha256);
 
 impl io::Write for HashWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
+        super::hash::update(&mut self.0, buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -3,7 +3,6 @@
 //! context has no `crypto.subtle`).
 
 use js_sys::{Promise, Uint8Array};
-use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -37,5 +36,5 @@ pub async fn sha256(bytes: &[u8]) -> [u8; 32] {
             }
         }
     }
-    Sha256::digest(bytes).into()
+    crate::core::hash::sha256(bytes)
 }

@@ -122,8 +122,9 @@ impl Vault {
     pub fn digest(&self) -> Promise {
         let inner = self.inner.clone();
         promise_of(async move {
-            use sha2::{Digest, Sha256};
-            Ok(hex::encode(Sha256::digest(dump(&inner).await?.as_bytes())))
+            Ok(hex::encode(crate::core::hash::sha256(
+                dump(&inner).await?.as_bytes(),
+            )))
         })
     }
 
