@@ -73,6 +73,21 @@ async fn signed_bundle_verifies_and_commits_to_the_log() {
     assert_eq!(canon(&get(&signed, "log")), canon(&vault.log_head()));
     let proof = get(&signed, "proof");
     assert_eq!(text(&proof, "cryptosuite"), "eddsa-jcs-2022");
+    // The object is the signed text parsed: its JSON text is RFC 8785 text, the proof member in its
+    // place among the others.
+    let stringified = JSON::stringify(&signed).unwrap().as_string().unwrap();
+    assert!(
+        canonicalize(&stringified).unwrap() == stringified,
+        "JSON.stringify of sign()'s object is not RFC 8785 text"
+    );
+    let keys: Vec<String> = js_sys::Object::keys(signed.unchecked_ref::<js_sys::Object>())
+        .iter()
+        .map(|k| k.as_string().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["did", "exported_at", "log", "node", "proof", "sections"]
+    );
     // The same content as the unsigned bundle.
     let unsigned = ok(vault.bundle()).await;
     assert_eq!(

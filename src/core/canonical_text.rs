@@ -183,36 +183,9 @@ pub fn ascii_json(text: String) -> String {
     let mut read = bytes.len();
     bytes.resize(read + extra, 0);
     let mut write = bytes.len();
-    let mut units = [0u16; 2];
-    while let Some(last) = last_non_ascii(&bytes[..read]) {
-        let end = last + 1;
-        let run = read - end;
-        bytes.copy_within(end..read, write - run);
-        write -= run;
-        let mut start = last;
-        while start > 0 && bytes[start] & 0xC0 == 0x80 {
-            start -= 1;
-        }
-        // The character is read before its escape, which may overwrite it, is written.
-        let Some(c) = std::str::from_utf8(&bytes[start..end])
-            .ok()
-            .and_then(|s| s.chars().next())
-        else {
-            break;
-        };
-        for unit in c.encode_utf16(&mut units).iter().rev() {
-            let escape = [
-                b'\\',
-                b'u',
-                HEX[usize::from(unit >> 12)],
-                HEX[usize::from((unit >> 8) & 0xf)],
-                HEX[usize::from((unit >> 4) & 0xf)],
-                HEX[usize::from(unit & 0xf)],
-            ];
-            bytes[write - escape.len()..write].copy_from_slice(&escape);
-            write -= escape.len();
-        }
-        read = start;
+    let escape_last: EscapeLast = super::apart(escape_last);
+    while let Some((r, w)) = escape_last(&mut bytes, read, write) {
+        (read, write) = (r, w);
     }
     debug_assert_eq!(read, write);
     // ASCII, from valid UTF-8.
@@ -222,11 +195,61 @@ pub fn ascii_json(text: String) -> String {
     }
 }
 
+/// [`escape_last`] as a function pointer.
+type EscapeLast = fn(&mut [u8], usize, usize) -> Option<(usize, usize)>;
+
+/// One step of [`ascii_json`]: moves the ASCII run after the last non-ASCII character before `read`
+/// to end at `write`, and writes that character's escape before it; the new `read` and `write`.
+/// `None` when no such character is left. A function of its own (see [`apart`](super::apart)),
+/// called once per character: V8 moves a wasm function to optimized code only between calls (see
+/// [`hash`](super::hash)), so the whole conversion in one loop ran in baseline code the first time
+/// in a page.
+#[inline(never)]
+fn escape_last(bytes: &mut [u8], read: usize, mut write: usize) -> Option<(usize, usize)> {
+    let last = last_non_ascii(&bytes[..read])?;
+    let end = last + 1;
+    let run = read - end;
+    bytes.copy_within(end..read, write - run);
+    write -= run;
+    let mut start = last;
+    while start > 0 && bytes[start] & 0xC0 == 0x80 {
+        start -= 1;
+    }
+    // The character is read before its escape, which may overwrite it, is written.
+    let c = std::str::from_utf8(&bytes[start..end])
+        .ok()
+        .and_then(|s| s.chars().next())?;
+    let mut units = [0u16; 2];
+    for unit in c.encode_utf16(&mut units).iter().rev() {
+        let escape = [
+            b'\\',
+            b'u',
+            HEX[usize::from(unit >> 12)],
+            HEX[usize::from((unit >> 8) & 0xf)],
+            HEX[usize::from((unit >> 4) & 0xf)],
+            HEX[usize::from(unit & 0xf)],
+        ];
+        bytes[write - escape.len()..write].copy_from_slice(&escape);
+        write -= escape.len();
+    }
+    Some((start, write))
+}
+
 /// The bytes [`ascii_json`] adds to `text`: an escape `\uxxxx` (6 bytes) for a character of 2 or 3
 /// UTF-8 bytes, a surrogate pair of them (12 bytes) for one of 4; a lead byte says which.
 pub fn ascii_json_extra(text: &str) -> usize {
-    // Mostly ASCII: blocks are skipped with the word-at-a-time `is_ascii`.
+    // In slices, each one call: see `escape_last`.
+    let ascii_extra_of: fn(&[u8]) -> usize = super::apart(ascii_extra_of);
     text.as_bytes()
+        .chunks(super::hash::SLICE)
+        .map(ascii_extra_of)
+        .sum()
+}
+
+#[inline(never)]
+fn ascii_extra_of(bytes: &[u8]) -> usize {
+    // Mostly ASCII: blocks are skipped with the word-at-a-time `is_ascii`.
+    bytes
         .chunks(ASCII_BLOCK)
         .filter(|block| !block.is_ascii())
         .flatten()

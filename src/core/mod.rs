@@ -19,3 +19,10 @@ pub mod rights;
 pub mod store;
 
 pub use error::{Error, Result};
+
+/// `f` through [`black_box`](std::hint::black_box): called through it, a function stays one of its
+/// own in the wasm, as long loops need (see [`hash`]): `#[inline(never)]` is not enough, `wasm-opt`
+/// inlines every function that is called from one place.
+pub(crate) fn apart<F>(f: F) -> F {
+    std::hint::black_box(f)
+}

@@ -669,57 +669,20 @@ impl Store {
         commits: impl IntoIterator<Item = (u64, &'a str, &'a str)>,
         ascii_room: bool,
     ) -> Result<BundleText> {
-        type Items<'b> = Vec<(Cow<'b, str>, Cow<'b, str>, Cow<'b, str>)>;
-        let mut out: BTreeMap<&str, BTreeMap<&str, Items<'a>>> = BTreeMap::new();
+        let mut out: Placed<'_, 'a> = BTreeMap::new();
         for (section, collections) in &self.sections {
             let entry = out.entry(section.as_str()).or_default();
             for name in collections.keys() {
                 entry.entry(name.as_str()).or_default();
             }
         }
+        // Each a function of its own in the wasm, called many times (see `collect_commit`).
+        let collect: CollectCommit<'a> = super::apart(Store::collect_commit);
+        let items_size: fn(&[Item<'_>], bool) -> usize = super::apart(items_size);
+        let write_items: fn(&mut String, &[Item<'_>]) = super::apart(write_items);
         let mut found = 0usize;
         for (number, heads_json, bodies_json) in commits {
-            // Borrowed from the records: assembling allocates nothing per item but its place. The
-            // bodies record, as the vault writes it, is a canonical array of canonical bodies: one
-            // pass checks that and finds them. Otherwise (a record written by an older version,
-            // or damaged) each body is read, and checked when it is used.
-            let heads = read_heads(number, heads_json)?;
-            let bodies: Vec<(&'a str, bool)> =
-                match canonical_text::canonical_elements(bodies_json, canonical::MAX_DEPTH) {
-                    Some(bodies) => bodies.into_iter().map(|body| (body, true)).collect(),
-                    None => read_bodies::<&'a RawValue>(number, bodies_json)?
-                        .into_iter()
-                        .map(|body| (body.get(), false))
-                        .collect(),
-                };
-            check_pairs(number, &heads, &bodies)?;
-            let Some((section, collections)) = self.sections.get_key_value(&*heads.section) else {
-                continue;
-            };
-            for (pos, (HeadView(collection, id, updated_at, deleted, _), (body, canonical))) in
-                heads.rows.into_iter().zip(bodies).enumerate()
-            {
-                let Some((collection, items)) = collections.get_key_value(&*collection) else {
-                    continue;
-                };
-                let is_current = items
-                    .get(&*id)
-                    .is_some_and(|slot| slot.commit == number && slot.pos as usize == pos);
-                if !is_current || deleted {
-                    continue;
-                }
-                let body = if canonical {
-                    Cow::Borrowed(body)
-                } else {
-                    canonical_text::canonical_form(body)?
-                };
-                found += 1;
-                out.entry(section.as_str())
-                    .or_default()
-                    .entry(collection.as_str())
-                    .or_default()
-                    .push((id, updated_at, body));
-            }
+            found += collect(self, &mut out, number, heads_json, bodies_json)?;
         }
         self.check_all_found(found)?;
         let extra = |text: &str| {
@@ -732,8 +695,8 @@ impl Store {
         let size: usize = out
             .values()
             .flat_map(|c| c.values())
-            .flat_map(|items| items.iter())
-            .map(|(id, t, body)| id.len() + t.len() + body.len() + 40 + extra(id) + extra(body))
+            .flat_map(|items| items.chunks(ITEMS_PER_CALL))
+            .map(|some| items_size(some, ascii_room))
             .sum();
         let mut text =
             String::with_capacity(size + 1024 + extra(did) + extra(node) + extra(exported_at));
@@ -763,17 +726,11 @@ impl Store {
                 string(&mut text, collection);
                 text.push_str(":[");
                 items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                for (i, (id, updated_at, body)) in items.iter().enumerate() {
+                for (i, some) in items.chunks(ITEMS_PER_CALL).enumerate() {
                     if i > 0 {
                         text.push(',');
                     }
-                    text.push_str("{\"data\":");
-                    text.push_str(body);
-                    text.push_str(",\"id\":");
-                    string(&mut text, id);
-                    text.push_str(",\"updated_at\":");
-                    string(&mut text, updated_at);
-                    text.push('}');
+                    write_items(&mut text, some);
                 }
                 text.push(']');
                 section_counts.insert((*collection).to_owned(), items.len() as u64);
@@ -786,6 +743,115 @@ impl Store {
             sections_at,
             counts,
         })
+    }
+}
+
+/// An item of [`Store::assemble_text`]: id, `updated_at` and canonical body.
+type Item<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>);
+
+/// Items of [`Store::assemble_text`] by section and collection.
+type Placed<'s, 'a> = BTreeMap<&'s str, BTreeMap<&'s str, Vec<Item<'a>>>>;
+
+/// [`Store::collect_commit`] as a function pointer.
+type CollectCommit<'a> =
+    for<'s> fn(&'s Store, &mut Placed<'s, 'a>, u64, &'a str, &'a str) -> Result<usize>;
+
+impl Store {
+    /// The current versions of one commit's live items, placed in `out`; how many there were.
+    ///
+    /// A function of its own (see [`apart`](super::apart)), as are [`items_size`] and [`write_items`]: V8 moves a wasm function to
+    /// optimized code only between calls (see [`hash`](super::hash)), so one loop over a whole bundle
+    /// ran in baseline code for the first bundle assembled in a page (a first `sign()` about 0.13 s
+    /// slower). Many short calls let the optimized code take over after the first few.
+    #[inline(never)]
+    fn collect_commit<'s, 'a>(
+        &'s self,
+        out: &mut Placed<'s, 'a>,
+        number: u64,
+        heads_json: &'a str,
+        bodies_json: &'a str,
+    ) -> Result<usize> {
+        // Borrowed from the records: assembling allocates nothing per item but its place. The
+        // bodies record, as the vault writes it, is a canonical array of canonical bodies: one
+        // pass checks that and finds them. Otherwise (a record written by an older version,
+        // or damaged) each body is read, and checked when it is used.
+        let heads = read_heads(number, heads_json)?;
+        let bodies: Vec<(&'a str, bool)> =
+            match canonical_text::canonical_elements(bodies_json, canonical::MAX_DEPTH) {
+                Some(bodies) => bodies.into_iter().map(|body| (body, true)).collect(),
+                None => read_bodies::<&'a RawValue>(number, bodies_json)?
+                    .into_iter()
+                    .map(|body| (body.get(), false))
+                    .collect(),
+            };
+        check_pairs(number, &heads, &bodies)?;
+        let Some((section, collections)) = self.sections.get_key_value(&*heads.section) else {
+            return Ok(0);
+        };
+        let mut found = 0;
+        for (pos, (HeadView(collection, id, updated_at, deleted, _), (body, canonical))) in
+            heads.rows.into_iter().zip(bodies).enumerate()
+        {
+            let Some((collection, items)) = collections.get_key_value(&*collection) else {
+                continue;
+            };
+            let is_current = items
+                .get(&*id)
+                .is_some_and(|slot| slot.commit == number && slot.pos as usize == pos);
+            if !is_current || deleted {
+                continue;
+            }
+            let body = if canonical {
+                Cow::Borrowed(body)
+            } else {
+                canonical_text::canonical_form(body)?
+            };
+            found += 1;
+            out.entry(section.as_str())
+                .or_default()
+                .entry(collection.as_str())
+                .or_default()
+                .push((id, updated_at, body));
+        }
+        Ok(found)
+    }
+}
+
+/// The bytes items take in the bundle text, with room for [`ascii_json`](canonical_text::ascii_json)
+/// when `ascii_room`.
+#[inline(never)]
+fn items_size(items: &[Item<'_>], ascii_room: bool) -> usize {
+    let extra = |text: &str| {
+        if ascii_room {
+            canonical_text::ascii_json_extra(text)
+        } else {
+            0
+        }
+    };
+    items
+        .iter()
+        .map(|(id, t, body)| id.len() + t.len() + body.len() + 40 + extra(id) + extra(body))
+        .sum()
+}
+
+/// How many items [`write_items`] writes in one call: calls short enough for the optimized code to
+/// take over early, long enough to cost nothing.
+const ITEMS_PER_CALL: usize = 256;
+
+/// Writes items of the bundle text, `{"data":…,"id":…,"updated_at":…}` separated by commas.
+#[inline(never)]
+fn write_items(text: &mut String, items: &[Item<'_>]) {
+    for (i, (id, updated_at, body)) in items.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str("{\"data\":");
+        text.push_str(body);
+        text.push_str(",\"id\":");
+        canonical_text::push_string(text, id);
+        text.push_str(",\"updated_at\":");
+        canonical_text::push_string(text, updated_at);
+        text.push('}');
     }
 }
 
