@@ -29,19 +29,25 @@ const refuseNonFinite = (key, value) => {
 // Whether the plain arrays and objects of `value` hold a number that is not finite. Undecided (null)
 // when they hold anything else JSON.stringify converts (toJSON, boxed values): the replacer decides.
 function holdsNonFinite(value) {
+  if (typeof value === "number") return !Number.isFinite(value);
+  if (value === null || typeof value !== "object") return false;
+  // Only objects and arrays are stacked: numbers are checked, and strings skipped, where they are met.
   const stack = [value];
   while (stack.length > 0) {
     const v = stack.pop();
-    if (typeof v === "number") {
-      if (!Number.isFinite(v)) return true;
-    } else if (v !== null && typeof v === "object") {
-      if (typeof v.toJSON === "function") return null;
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) stack.push(v[i]);
-      } else {
-        const proto = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) return null;
-        for (const key of Object.keys(v)) stack.push(v[key]);
+    if (typeof v.toJSON === "function") return null;
+    let values = v;
+    if (!Array.isArray(v)) {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return null;
+      values = Object.values(v);
+    }
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (typeof x === "number") {
+        if (!Number.isFinite(x)) return true;
+      } else if (x !== null && typeof x === "object") {
+        stack.push(x);
       }
     }
   }
