@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { launch } from "./cdp.mjs";
 
 const source = process.env.SOURCE_MANIFEST;
@@ -32,6 +32,29 @@ const appUrl = await new Promise((resolve, reject) => {
   });
   app.once("exit", (code) => reject(new Error(`app server exited (${code})`)));
 });
+
+// The signed bundle of `page`'s vaultSignVerify verified from its bytes by a fresh page (a fresh
+// browser context, so a fresh wasm instance and compiled code): the file goes through target/, which
+// the app server serves.
+const freshDir = "target/bench-fresh";
+async function freshVerify(page, run) {
+  const base64 = await page.evaluate(`import("/tools/bench-page.mjs").then((m) => m.fileBase64())`);
+  mkdirSync(freshDir, { recursive: true });
+  const file = `${freshDir}/bundle-${run}.json`;
+  writeFileSync(file, Buffer.from(base64, "base64"));
+  const fresh = await browser.newPage(new URL("/tools/bench.html", appUrl).href, {
+    onConsole: (text) => log(`  [fresh page] ${text}`),
+  });
+  try {
+    const t = Date.now();
+    const out = await fresh.evaluate(`import("/tools/bench-page.mjs").then((m) => m.freshVerify(${JSON.stringify(`/${file}`)}))`);
+    log(`  run ${run + 1}/${runs} ${"freshVerify".padEnd(20)} ${String(Date.now() - t).padStart(7)} ms  ${JSON.stringify(out)}`);
+    return out;
+  } finally {
+    await fresh.close();
+    rmSync(file, { force: true });
+  }
+}
 
 const browser = await launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -65,6 +88,7 @@ try {
     r.limitIncremental = await step("limitIncremental");
     r.baselineIncremental = await step("baselineIncremental");
     r.vaultSignVerify = await step("vaultSignVerify");
+    r.freshVerify = await freshVerify(page, run);
     r.baselineSign = await step("baselineSign");
     r.baselineVerify = await step("baselineVerify");
     await step("resetTarget");

@@ -68,6 +68,7 @@ for (const { items, runs: list } of perSize) {
     expect(r.baselineIncremental.pageItems === r.mutate.changed, `baseline incremental read ${r.baselineIncremental.pageItems} of ${r.mutate.changed}`);
     expect(r.vaultSignVerify.verified === true, `the vault's bundle did not verify (${r.vaultSignVerify.code})`);
     expect(r.vaultSignVerify.items === items, `the vault's bundle holds ${r.vaultSignVerify.items}`);
+    expect(r.freshVerify.fileBytes === r.vaultSignVerify.fileBytes, `the fresh page verified ${r.freshVerify.fileBytes} bytes`);
     expect(r.baselineSign.items === items, `the baseline's bundle holds ${r.baselineSign.items}`);
     expect(r.vaultPush.continuity === true, "the vault's push is not continuous");
     expect(r.baselinePush.continuity === true, "the baseline's push is not continuous");
@@ -100,6 +101,8 @@ const EXTRA = {
   rawChunksWriteMs: (r) => r.limitFull.chunksWriteMs,
   vaultBundleMs: (r) => r.vaultSignVerify.bundleMs,
   stringifyMs: (r) => r.vaultSignVerify.stringifyMs,
+  freshVerifyMs: (r) => r.freshVerify.freshVerifyMs,
+  againVerifyMs: (r) => r.freshVerify.againVerifyMs,
   baselineAssembleMs: (r) => r.baselineSign.assembleMs,
   baselineCanonicalSignMs: (r) => r.baselineSign.canonicalSignMs,
   vaultMemoryAfterPullBytes: (r) => r.vaultFull.memoryBytes,
@@ -221,6 +224,7 @@ row("limit: fetch + `JSON.parse` of the pages", (s) => secs(s.fetchParseMs));
 row("limit: raw IndexedDB write, a record per item", (s) => secs(s.rawItemsWriteMs));
 row("limit: raw IndexedDB write, 1,000-item chunk records", (s) => secs(s.rawChunksWriteMs));
 row("vault: `bundle()` alone (no hash, no signature) / `JSON.stringify` of the signed bundle", (s) => `${secs(s.vaultBundleMs)} / ${secs(s.stringifyMs)}`);
+row("vault: `verifyBundle` of the file's bytes in a fresh page, its first call / its second", (s) => `${secs(s.freshVerifyMs)} / ${secs(s.againVerifyMs)}`);
 row("baseline sign: assemble from IndexedDB / canonicalize + sign", (s) => `${secs(s.baselineAssembleMs)} / ${secs(s.baselineCanonicalSignMs)}`);
 row("vault: wasm memory after the full pull / peak", (s) => `${mib(s.vaultMemoryAfterPullBytes)} / ${mib(s.peakWasmBytes)}`);
 row("IndexedDB bytes: vault / baseline", (s) => `${mib(s.vaultIdbBytes)} / ${mib(s.baselineIdbBytes)}`);
