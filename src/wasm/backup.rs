@@ -72,7 +72,7 @@ async fn record(inner: &Inner, text: String) -> Result<JsValue> {
         )));
     }
     let covers = rights::check_backed_up(&entries, [&verified.log]).is_ok();
-    let key = JsValue::from_str(&format!("export {bundle_hash}"));
+    let key = db::receipt_key::export(&bundle_hash);
     let repeated = db::get(&inner.db, db::RECEIPTS, &key).await?.is_some();
     if !repeated {
         let t = now_unix();

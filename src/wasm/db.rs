@@ -33,6 +33,39 @@ pub const RECEIPTS: &str = "receipts";
 /// Every store, for whole-database reads and scans.
 pub const ALL_STORES: [&str; 7] = [META, KEYS, HEADS, BODIES, LOG, CURSORS, RECEIPTS];
 
+/// Keys of the `receipts` store, written and read only through these.
+pub mod receipt_key {
+    use wasm_bindgen::JsValue;
+
+    const TRANSFER: &str = "transfer ";
+    const DELETION: &str = "delete ";
+    const EXPORT: &str = "export ";
+
+    /// `transfer <node did> <bundle hash>`: a verified transfer receipt.
+    pub fn transfer(node_did: &str, bundle_hash: &str) -> JsValue {
+        JsValue::from_str(&format!("{TRANSFER}{node_did} {bundle_hash}"))
+    }
+
+    /// `delete <node did> <request hash>`: a verified deletion receipt.
+    pub fn deletion(node_did: &str, request_hash: &str) -> JsValue {
+        JsValue::from_str(&format!("{DELETION}{node_did} {request_hash}"))
+    }
+
+    /// `export <bundle hash>`: an exported bundle the user keeps.
+    pub fn export(bundle_hash: &str) -> JsValue {
+        JsValue::from_str(&format!("{EXPORT}{bundle_hash}"))
+    }
+
+    /// What a key names: a deletion receipt of which node (`Some(Some(did))`), a record of another
+    /// kind (`Some(None)`), or nothing the vault writes (`None`).
+    pub fn deletion_node(key: &str) -> Option<Option<&str>> {
+        if let Some(rest) = key.strip_prefix(DELETION) {
+            return Some(Some(rest.rsplit_once(' ').map_or(rest, |(node, _)| node)));
+        }
+        (key.starts_with(TRANSFER) || key.starts_with(EXPORT)).then_some(None)
+    }
+}
+
 /// The IndexedDB database name of a vault name.
 pub fn database_name(vault: &str) -> String {
     format!("bundle-vault/{vault}")

@@ -307,7 +307,7 @@ async fn delete_service(
         "request": signed,
         "receipt": value,
     });
-    let key = JsValue::from_str(&format!("delete {} {}", manifest.did, receipt.request_hash));
+    let key = db::receipt_key::deletion(&manifest.did, &receipt.request_hash);
     let extra = vec![
         Write::Put(db::RECEIPTS, key, stored.to_string()),
         Write::Delete(db::META, pending),

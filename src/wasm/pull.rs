@@ -360,10 +360,11 @@ async fn own_deletions_until(inner: &Inner, node_did: &str, service: &str) -> Re
             // tombstone is applied, so that the vault keeps its copy.
             Err(_) => {
                 let key = key.as_string().unwrap_or_default();
-                let other = key.starts_with("transfer ")
-                    || key.starts_with("export ")
-                    || (key.starts_with("delete ")
-                        && !key.starts_with(&format!("delete {node_did} ")));
+                let other = match db::receipt_key::deletion_node(&key) {
+                    Some(Some(node)) => node != node_did,
+                    Some(None) => true,
+                    None => false,
+                };
                 if !other {
                     return Ok(Some(u64::MAX));
                 }

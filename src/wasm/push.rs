@@ -120,8 +120,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         // receipt, and new bytes make it import the bundle again.
         let previous = match previous {
             Some(r) => {
-                let key =
-                    JsValue::from_str(&format!("transfer {} {}", manifest.did, r.bundle_hash));
+                let key = db::receipt_key::transfer(&manifest.did, &r.bundle_hash);
                 let short = db::get(&inner.db, db::RECEIPTS, &key)
                     .await?
                     .is_some_and(|text| !transfer_holds_all(&text));
@@ -274,8 +273,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
     // 5. The receipt recorded once, with its log entry, in one transaction. A receipt recorded before
     // keeps the latest continuity check, whichever way it went (its log entry, which records the
     // receipt, stays as it is).
-    let receipt_key =
-        JsValue::from_str(&format!("transfer {} {}", manifest.did, record.bundle_hash));
+    let receipt_key = db::receipt_key::transfer(&manifest.did, &record.bundle_hash);
     let stored = json!({
         "kind": "transfer",
         "node": manifest.node,
