@@ -246,6 +246,7 @@ pub fn ascii_json_extra(text: &str) -> usize {
         .sum()
 }
 
+/// [`ascii_json_extra`] of a slice of the text (slices end anywhere: only lead bytes count).
 #[inline(never)]
 fn ascii_extra_of(bytes: &[u8]) -> usize {
     // Mostly ASCII: blocks are skipped with the word-at-a-time `is_ascii`.
