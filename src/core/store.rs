@@ -685,13 +685,7 @@ impl Store {
             found += collect(self, &mut out, number, heads_json, bodies_json)?;
         }
         self.check_all_found(found)?;
-        let extra = |text: &str| {
-            if ascii_room {
-                canonical_text::ascii_json_extra(text)
-            } else {
-                0
-            }
-        };
+        let extra = |text: &str| ascii_room_of(text, ascii_room);
         let size: usize = out
             .values()
             .flat_map(|c| c.values())
@@ -821,17 +815,20 @@ impl Store {
 /// when `ascii_room`.
 #[inline(never)]
 fn items_size(items: &[Item<'_>], ascii_room: bool) -> usize {
-    let extra = |text: &str| {
-        if ascii_room {
-            canonical_text::ascii_json_extra(text)
-        } else {
-            0
-        }
-    };
+    let extra = |text: &str| ascii_room_of(text, ascii_room);
     items
         .iter()
         .map(|(id, t, body)| id.len() + t.len() + body.len() + 40 + extra(id) + extra(body))
         .sum()
+}
+
+/// The room [`ascii_json`](canonical_text::ascii_json) needs for `text`, when `ascii_room`.
+fn ascii_room_of(text: &str, ascii_room: bool) -> usize {
+    if ascii_room {
+        canonical_text::ascii_json_extra(text)
+    } else {
+        0
+    }
 }
 
 /// How many items [`write_items`] writes in one call: calls short enough for the optimized code to
