@@ -28,17 +28,21 @@ export async function launch({ executablePath, args = [] }) {
   let nextId = 1;
   const pending = new Map();
   const listeners = new Set();
-  let buffer = Buffer.alloc(0);
+  // The chunks of the message being received, none with its NUL terminator yet: a message is joined
+  // once, when its end arrives (joining at every chunk took 47 s for an 80 MB answer).
+  let parts = [];
   const failAll = (error) => {
     for (const { reject } of pending.values()) reject(error);
     pending.clear();
   };
   fromBrowser.on("data", (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
+    let start = 0;
     let end;
-    while ((end = buffer.indexOf(0)) >= 0) {
-      const message = JSON.parse(buffer.subarray(0, end).toString("utf8"));
-      buffer = buffer.subarray(end + 1);
+    while ((end = chunk.indexOf(0, start)) >= 0) {
+      parts.push(chunk.subarray(start, end));
+      const message = JSON.parse(Buffer.concat(parts).toString("utf8"));
+      parts = [];
+      start = end + 1;
       if (message.id !== undefined) {
         const waiter = pending.get(message.id);
         pending.delete(message.id);
@@ -49,6 +53,7 @@ export async function launch({ executablePath, args = [] }) {
         for (const listener of listeners) listener(message);
       }
     }
+    if (start < chunk.length) parts.push(chunk.subarray(start));
   });
   const end = (why) => {
     gone ??= new Error(`${why}${stderr ? `\n${stderr.trim()}` : ""}`);
