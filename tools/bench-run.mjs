@@ -33,6 +33,16 @@ const appUrl = await new Promise((resolve, reject) => {
   app.once("exit", (code) => reject(new Error(`app server exited (${code})`)));
 });
 
+// Runs the export `name` of tools/bench-page.mjs in `page` with `arg`, and logs its answer and time.
+async function runStep(page, run, name, arg) {
+  const t = Date.now();
+  const out = await page.evaluate(
+    `import("/tools/bench-page.mjs").then((m) => m[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}))`,
+  );
+  log(`  run ${run + 1}/${runs} ${name.padEnd(20)} ${String(Date.now() - t).padStart(7)} ms  ${JSON.stringify(out)}`);
+  return out;
+}
+
 // The signed bundle of `page`'s vaultSignVerify verified from its bytes by a fresh page (a fresh
 // browser context, so a fresh wasm instance and compiled code): the file goes through target/, which
 // the app server serves.
@@ -46,10 +56,7 @@ async function freshVerify(page, run) {
     onConsole: (text) => log(`  [fresh page] ${text}`),
   });
   try {
-    const t = Date.now();
-    const out = await fresh.evaluate(`import("/tools/bench-page.mjs").then((m) => m.freshVerify(${JSON.stringify(`/${file}`)}))`);
-    log(`  run ${run + 1}/${runs} ${"freshVerify".padEnd(20)} ${String(Date.now() - t).padStart(7)} ms  ${JSON.stringify(out)}`);
-    return out;
+    return await runStep(fresh, run, "freshVerify", `/${file}`);
   } finally {
     await fresh.close();
     rmSync(file, { force: true });
@@ -68,14 +75,7 @@ try {
     const page = await browser.newPage(new URL("/tools/bench.html", appUrl).href, {
       onConsole: (text) => log(`  [page] ${text}`),
     });
-    const step = async (name, arg) => {
-      const t = Date.now();
-      const out = await page.evaluate(
-        `import("/tools/bench-page.mjs").then((m) => m[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}))`,
-      );
-      log(`  run ${run + 1}/${runs} ${name.padEnd(20)} ${String(Date.now() - t).padStart(7)} ms  ${JSON.stringify(out)}`);
-      return out;
-    };
+    const step = (name, arg) => runStep(page, run, name, arg);
     const r = {};
     r.setup = await step("setup", { seedHex, source, target, run });
     r.account = await step("prepare");
