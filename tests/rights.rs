@@ -564,6 +564,61 @@ async fn a_transfer_whose_node_deleted_data_is_no_backup() {
     finish(vault).await;
 }
 
+/// Another device of the DID pushing its own bundle to the backup node replaces what the node holds
+/// for the DID: the transfer receipt alone no longer covers a delete, as `deleteRemote` asks the node
+/// first; a push from this vault puts the bundle back there (the node imports it anew), and the delete
+/// goes ahead.
+#[wasm_bindgen_test]
+async fn a_backup_another_device_replaced_is_no_backup() {
+    let vault = pulled("replaced-backup").await;
+    let all = total(&ok(vault.count()).await);
+    let first = ok(vault.push(target().into(), None)).await;
+    assert!(get(&get(&first, "continuity"), "ok").as_bool().unwrap());
+    let other = same_key(&vault, "replaced-backup-other").await;
+    ok(other.push(target().into(), None)).await;
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(target().into())).await),
+        0.0,
+        "the other device's empty bundle replaced the data there"
+    );
+
+    let before = digest(&vault).await;
+    let refused = JsFuture::from(vault.delete_remote(source().into(), None))
+        .await
+        .expect_err("a replaced backup covers no delete");
+    assert_eq!(text(&refused, "code"), "NOT_BACKED_UP");
+    let message = text(&refused, "message");
+    assert!(message.contains("replaced the backup"), "{message}");
+    assert_eq!(digest(&vault).await, before, "the refusal changes nothing");
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(source().into())).await),
+        all,
+        "nothing was deleted"
+    );
+
+    let again = ok(vault.push(target().into(), None)).await;
+    assert!(get(&get(&again, "continuity"), "ok").as_bool().unwrap());
+    assert_eq!(
+        remote_total(&ok(vault.remote_count(target().into())).await),
+        all
+    );
+    let report = ok(vault.delete_remote(source().into(), None)).await;
+    let backup = get(&report, "backup");
+    assert_eq!(text(&backup, "kind"), "transfer");
+    assert_eq!(text(&backup, "nodeDid"), text(&again, "nodeDid"));
+    assert_eq!(text(&backup, "manifestUrl"), target());
+    assert_eq!(
+        num(&get(&backup, "log"), "length"),
+        num(&get(&first, "log"), "length") - 1.0,
+        "the pushed bundle, signed before its receipt entry"
+    );
+    for s in js_sys::Array::from(&get(&report, "services")).iter() {
+        assert_eq!(text(&s, "status"), "deleted", "{}", canon(&s));
+    }
+    finish(other).await;
+    finish(vault).await;
+}
+
 #[wasm_bindgen_test]
 async fn signed_bundle_restores_into_a_vault_of_the_same_did() {
     let vault = pulled("import").await;

@@ -919,7 +919,10 @@ async function deleteFromSource() {
       body.append(tr);
     }
     $("delete-report").hidden = false;
-    $("delete-message").textContent = `The node “${report.node}” deleted ${fmt(deleted)} items and signed a receipt for each service; your vault verified them and recorded them in its log. Your vault still holds its copy.`;
+    const backup = report.backup?.kind === "transfer"
+      ? `your transfer to “${report.backup.node}”, which your vault asked first: it still holds all of it`
+      : "the bundle you exported and keep";
+    $("delete-message").textContent = `The node “${report.node}” deleted ${fmt(deleted)} items and signed a receipt for each service; your vault verified them and recorded them in its log. Your vault still holds its copy, and the backup this relied on is ${backup}.`;
     if (failed.length) showError("delete-error", `Not deleted yet: ${failed.join(", ")}. Press “Review what would be deleted” and delete again to retry them.`);
     say(failed.length ? "Deletion finished with errors." : "Deleted from the source node.");
   });

@@ -22,7 +22,10 @@
 //! beyond that entry's `seq`, and `log.head` the hash of entry `length − 1`), where the bundle is one
 //! with a verified transfer receipt and a passed continuity check from another node, or one the user
 //! exported and kept. A transfer stops counting once the vault has had its node delete data (the node no longer holds the whole
-//! bundle; a push there then uploads new bytes). Otherwise it is `NOT_BACKED_UP`.
+//! bundle; a push there then uploads new bytes). Otherwise it is `NOT_BACKED_UP`. A transfer that
+//! passes these checks still counts only once its node is seen holding it at the time of the delete
+//! (its counts at least the receipt's, [`shortfalls`]): another device of the DID may have pushed
+//! another bundle there since, which replaces the data the node holds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -314,20 +317,96 @@ pub fn check_backed_up<'a>(
     entries: &[LogEntry],
     transferred: impl IntoIterator<Item = &'a LogCommitment>,
 ) -> Result<()> {
-    let Some(last) = last_data_change(entries) else {
-        return Err(Error::NotBackedUp(
-            "the vault holds nothing yet: pull the data, then back it up, before deleting".into(),
-        ));
-    };
+    let last = last_change_or_refuse(entries)?;
     for commitment in transferred {
-        if commitment.length > last && is_log_prefix(entries, commitment)? {
+        if covers(entries, last, commitment)? {
             return Ok(());
         }
     }
-    Err(Error::NotBackedUp(format!(
+    Err(not_covered(last))
+}
+
+/// The backups of `candidates` that cover everything the vault holds (as in [`check_backed_up`]), in
+/// the order given; `NOT_BACKED_UP` when there is none.
+pub fn covering(entries: &[LogEntry], candidates: Vec<Backup>) -> Result<Vec<Backup>> {
+    let last = last_change_or_refuse(entries)?;
+    let mut out = Vec::new();
+    for backup in candidates {
+        if covers(entries, last, backup.log())? {
+            out.push(backup);
+        }
+    }
+    if out.is_empty() {
+        return Err(not_covered(last));
+    }
+    Ok(out)
+}
+
+/// The last data change of `entries`, or `NOT_BACKED_UP` for a log without one.
+fn last_change_or_refuse(entries: &[LogEntry]) -> Result<u64> {
+    last_data_change(entries).ok_or_else(|| {
+        Error::NotBackedUp(
+            "the vault holds nothing yet: pull the data, then back it up, before deleting".into(),
+        )
+    })
+}
+
+/// Whether a bundle at `commitment` holds the data change at `last`: its log reaches past it and is
+/// the vault's log there.
+fn covers(entries: &[LogEntry], last: u64, commitment: &LogCommitment) -> Result<bool> {
+    Ok(commitment.length > last && is_log_prefix(entries, commitment)?)
+}
+
+fn not_covered(last: u64) -> Error {
+    Error::NotBackedUp(format!(
         "log entry {last} changed data after the last backup: push the vault to another node (and \
          get its receipt), or sign and save a bundle, before deleting"
-    )))
+    ))
+}
+
+/// A backup that may cover a delete ([`backup_list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backup {
+    /// A bundle the user exported and keeps.
+    Export {
+        /// The bundle's log commitment.
+        log: LogCommitment,
+    },
+    /// A bundle transferred to another node. That node may have changed since (another device of
+    /// the DID pushed another bundle there, which replaces its data; someone deleted there), so it
+    /// counts only once the node is seen still holding it ([`shortfalls`]).
+    Transfer {
+        /// The bundle's log commitment.
+        log: LogCommitment,
+        /// The node's name.
+        node: String,
+        /// The node's key.
+        node_did: String,
+        /// The node's manifest URL (recorded since the vault checks backups live; `None` in a record
+        /// written before).
+        manifest: Option<String>,
+        /// The items the node imported, per section and collection (its receipt's counts; `None` if
+        /// they cannot be read).
+        counts: Option<SectionCounts>,
+    },
+}
+
+impl Backup {
+    /// The bundle's log commitment.
+    pub fn log(&self) -> &LogCommitment {
+        match self {
+            Backup::Export { log } | Backup::Transfer { log, .. } => log,
+        }
+    }
+}
+
+/// The collections where a node now holds fewer items than `expected` (a transfer's counts): any
+/// such one means the node no longer holds the whole bundle. More is fine (other data of the DID).
+pub fn shortfalls(expected: &SectionCounts, actual: &SectionCounts) -> Vec<Mismatch> {
+    compare_counts(expected, actual)
+        .into_iter()
+        .filter(|m| m.actual < m.expected)
+        .collect()
 }
 
 /// Whether a push's recorded continuity check (`{ok, mismatches: [{section, collection, expected,
@@ -361,44 +440,59 @@ pub fn deleted_at_since(entries: &[LogEntry], node_did: &str, commitment: &LogCo
         .any(|e| e.op == OP_DELETION_RECEIPT && e.context.as_deref() == Some(node_did))
 }
 
-/// The log commitments that count as backups against deleting at `deleting_at`, from the records of
-/// the `receipts` store: bundles the user exported and keeps, and bundles transferred to another node
-/// with a verified receipt and a continuity check that found all of it there ([`holds_all`]), unless
-/// the vault had that node delete data since (it no longer holds the whole bundle), or has a delete
-/// request pending there (sent, its receipt never arrived) and the transfer's receipt is not dated
-/// after the end of the time that request may have deleted in (`pending_at`: node → that end, see
-/// [`pending_deletion_until`]). A transfer to `deleting_at` itself is no backup against deleting there.
-pub fn backups<'a>(
+/// The backups against deleting at `deleting_at`, from the records of the `receipts` store: bundles
+/// the user exported and keeps, and bundles transferred to another node with a verified receipt and a
+/// continuity check that found all of it there ([`holds_all`]), unless the vault had that node delete
+/// data since (it no longer holds the whole bundle), or has a delete request pending there (sent, its
+/// receipt never arrived) and the transfer's receipt is not dated after the end of the time that
+/// request may have deleted in (`pending_at`: node → that end, see [`pending_deletion_until`]). A
+/// transfer to `deleting_at` itself is no backup against deleting there. A transfer listed here still
+/// has to be seen on its node ([`Backup::Transfer`]).
+pub fn backup_list<'a>(
     records: impl IntoIterator<Item = &'a Value>,
     entries: &[LogEntry],
     deleting_at: &str,
     pending_at: &BTreeMap<String, u64>,
-) -> Vec<LogCommitment> {
+) -> Vec<Backup> {
     records
         .into_iter()
-        .filter(|r| match r.get("kind").and_then(Value::as_str) {
-            Some("export") => true,
-            Some("transfer") => {
-                let Some(node) = r.get("node_did").and_then(Value::as_str) else {
-                    return false;
-                };
-                let after_pending = || match pending_at.get(node) {
-                    None => true,
-                    Some(until) => r
-                        .pointer("/receipt/received_at")
-                        .and_then(Value::as_str)
-                        .and_then(super::export::datetime_millis_ceil)
-                        .is_some_and(|at| at > *until),
-                };
-                node != deleting_at && r.get("continuity").is_some_and(holds_all) && after_pending()
-            }
-            _ => false,
-        })
         .filter_map(|r| {
             let log: LogCommitment = serde_json::from_value(r.get("bundle_log")?.clone()).ok()?;
-            match r.get("node_did").and_then(Value::as_str) {
-                Some(node) if deleted_at_since(entries, node, &log) => None,
-                _ => Some(log),
+            match r.get("kind").and_then(Value::as_str)? {
+                "export" => Some(Backup::Export { log }),
+                "transfer" => {
+                    let node_did = r.get("node_did").and_then(Value::as_str)?;
+                    let after_pending = || match pending_at.get(node_did) {
+                        None => true,
+                        Some(until) => r
+                            .pointer("/receipt/received_at")
+                            .and_then(Value::as_str)
+                            .and_then(super::export::datetime_millis_ceil)
+                            .is_some_and(|at| at > *until),
+                    };
+                    let holds = node_did != deleting_at
+                        && r.get("continuity").is_some_and(holds_all)
+                        && after_pending()
+                        && !deleted_at_since(entries, node_did, &log);
+                    holds.then(|| Backup::Transfer {
+                        node: r
+                            .get("node")
+                            .and_then(Value::as_str)
+                            .unwrap_or(node_did)
+                            .to_owned(),
+                        node_did: node_did.to_owned(),
+                        manifest: r.get("manifest").and_then(Value::as_str).map(str::to_owned),
+                        counts: r
+                            .pointer("/receipt/counts")
+                            .and_then(Value::as_object)
+                            .and_then(|sections| {
+                                counts_by_section(sections.iter().map(|(s, c)| (s.as_str(), c)))
+                                    .ok()
+                            }),
+                        log,
+                    })
+                }
+                _ => None,
             }
         })
         .collect()
@@ -788,6 +882,19 @@ mod tests {
         assert_eq!(done.into_iter().collect::<Vec<_>>(), vec!["chat"]);
     }
 
+    /// The log commitments of [`backup_list`].
+    fn backups<'a>(
+        records: impl IntoIterator<Item = &'a Value>,
+        entries: &[LogEntry],
+        deleting_at: &str,
+        pending_at: &BTreeMap<String, u64>,
+    ) -> Vec<LogCommitment> {
+        backup_list(records, entries, deleting_at, pending_at)
+            .into_iter()
+            .map(|b| b.log().clone())
+            .collect()
+    }
+
     /// A log of `(service, op, node)` entries.
     fn log_at(ops: &[(&str, &str, Option<&str>)]) -> Vec<LogEntry> {
         let mut chain = Chain::default();
@@ -911,6 +1018,97 @@ mod tests {
         };
         assert!(!record("did:key:zT").repeats_log(&entries).unwrap());
         assert!(record("did:key:zU").repeats_log(&entries).unwrap());
+    }
+
+    #[test]
+    fn covering_backups_carry_what_a_live_check_needs() {
+        let entries = log_at(&[
+            ("chat", "messages.add", None),
+            ("transfer", OP_TRANSFER_RECEIPT, Some("did:key:zT")),
+            ("chat", "messages.add", None),
+            ("transfer", OP_TRANSFER_RECEIPT, Some("did:key:zU")),
+        ]);
+        let old = commitment(&entries, 1);
+        let new = commitment(&entries, 3);
+        let counts = json!({"chat": {"messages": 2}});
+        let transfer = |node: &str, log: &LogCommitment| {
+            json!({"kind": "transfer", "node": "target", "node_did": node,
+                   "manifest": "http://target.test/.well-known/bundle-node",
+                   "bundle_log": log, "receipt": {"counts": counts},
+                   "continuity": {"ok": true, "mismatches": []}})
+        };
+        let none = BTreeMap::new();
+        let records = [transfer("did:key:zT", &old), transfer("did:key:zU", &new)];
+        let list = backup_list(&records, &entries, "did:key:zS", &none);
+        assert_eq!(list.len(), 2);
+        // Only the newer bundle holds the second change.
+        assert_eq!(
+            covering(&entries, list).unwrap(),
+            vec![Backup::Transfer {
+                log: new.clone(),
+                node: "target".into(),
+                node_did: "did:key:zU".into(),
+                manifest: Some("http://target.test/.well-known/bundle-node".into()),
+                counts: Some(BTreeMap::from([(
+                    "chat".to_owned(),
+                    BTreeMap::from([("messages".to_owned(), 2)])
+                )])),
+            }]
+        );
+        // Nothing covering, or nothing at all: the same refusals as `check_backed_up`.
+        let only_old = backup_list(&records[..1], &entries, "did:key:zS", &none);
+        assert_eq!(
+            covering(&entries, only_old).unwrap_err().code(),
+            "NOT_BACKED_UP"
+        );
+        assert_eq!(
+            covering(&[], Vec::new()).unwrap_err().code(),
+            "NOT_BACKED_UP"
+        );
+        // A record written before the manifest was kept, or with unreadable counts: listed without
+        // them (it cannot be confirmed); an export needs no node.
+        let mut bare = transfer("did:key:zU", &new);
+        bare.as_object_mut().unwrap().remove("manifest");
+        bare["receipt"]["counts"] = json!({"chat": {"messages": "two"}});
+        let export = json!({"kind": "export", "bundle_log": new.clone()});
+        let list = backup_list([&bare, &export], &entries, "did:key:zS", &none);
+        assert!(matches!(
+            &list[0],
+            Backup::Transfer {
+                manifest: None,
+                counts: None,
+                ..
+            }
+        ));
+        assert_eq!(list[1], Backup::Export { log: new.clone() });
+        assert_eq!(
+            backups([&bare, &export], &entries, "did:key:zS", &none),
+            vec![new.clone(), new]
+        );
+    }
+
+    #[test]
+    fn shortfalls_are_only_collections_with_fewer_items() {
+        let expected: SectionCounts = serde_json::from_value(json!({
+            "chat": {"messages": 3, "reactions": 2}, "media": {"assets": 1}
+        }))
+        .unwrap();
+        let more: SectionCounts = serde_json::from_value(json!({
+            "chat": {"messages": 5, "reactions": 2, "other": 9}, "media": {"assets": 1}
+        }))
+        .unwrap();
+        assert!(shortfalls(&expected, &more).is_empty());
+        let replaced: SectionCounts =
+            serde_json::from_value(json!({"chat": {"messages": 9}})).unwrap();
+        let short = shortfalls(&expected, &replaced);
+        assert_eq!(
+            short
+                .iter()
+                .map(|m| (m.section.as_str(), m.collection.as_str(), m.actual))
+                .collect::<Vec<_>>(),
+            vec![("chat", "reactions", 0), ("media", "assets", 0)]
+        );
+        assert!(shortfalls(&BTreeMap::new(), &replaced).is_empty());
     }
 
     #[test]

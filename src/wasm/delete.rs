@@ -3,9 +3,11 @@
 //! Before any request: the footprint (`countForDid` of every service), then the guards, each a
 //! `NOT_BACKED_UP` refusal — the last data change in the log is covered by a bundle with a verified
 //! transfer receipt from another node or an exported bundle the user keeps (`Vault.recordExport`;
-//! `core::rights::check_backed_up`), and for every service to delete, the vault has
-//! pulled it from this node and the node has no change since (an export page from the saved cursor
-//! is empty). Then each service gets a fresh signed delete request; its receipt is verified against the
+//! `core::rights::covering`); a transfer counts only once its node, asked now (a login and its
+//! counts), still holds at least the receipt's count in every collection, as another device of the DID
+//! may have pushed another bundle there since, which replaces the node's data. And for every service
+//! to delete, the vault has pulled it from this node and the node has no change since (an export page
+//! from the saved cursor is empty). Then each service gets a fresh signed delete request; its receipt is verified against the
 //! request and the node key and recorded with a log entry in one transaction. A service whose receipt
 //! is in the log after the last data change is not asked again.
 //!
@@ -31,6 +33,7 @@ use super::json as jsv;
 use super::pull::{node_counts, now_unix, query, Options, Session, PAGE_LIMIT};
 use super::push::DeleteRemoteOptions;
 use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
+use crate::core::error::excerpt;
 use crate::core::export::{ExportPage, PageSequence};
 use crate::core::manifest::Service;
 use crate::core::receipt::{DeleteRequest, DeletionReceipt};
@@ -41,9 +44,11 @@ use crate::core::{Error, Result};
 impl Vault {
     /// Deletes the owner's data on the node whose manifest is at `manifestUrl` (every service, or
     /// `services`), with a verified, logged deletion receipt per service. Refuses with `NOT_BACKED_UP`,
-    /// before asking anything, unless the vault holds everything the node has and a verified transfer
-    /// receipt covers it. Resolves to a report per service; a failed service can be retried, and one
-    /// whose answer was lost is asked again. While another tab of this vault writes, it waits.
+    /// before asking anything, unless the vault holds everything the node has and a backup covers it:
+    /// a recorded export, or a verified transfer receipt of another node that, asked now, still holds
+    /// the bundle. Resolves to a report per service and the backup relied on; a failed service can be
+    /// retried, and one whose answer was lost is asked again. While another tab of this vault writes,
+    /// it waits.
     #[wasm_bindgen(js_name = deleteRemote, unchecked_return_type = "Promise<DeleteReport>")]
     pub fn delete_remote(
         &self,
@@ -119,8 +124,11 @@ async fn delete_remote(
         let end = pending_at.entry(node).or_insert(0);
         *end = (*end).max(until);
     }
-    let transferred = rights::backups(&records, &entries, &manifest.did, &pending_at);
-    rights::check_backed_up(&entries, &transferred)?;
+    let candidates = rights::covering(
+        &entries,
+        rights::backup_list(&records, &entries, &manifest.did, &pending_at),
+    )?;
+    let backup = confirm_backup(inner, candidates, options).await?;
     let done = rights::deleted_services(&entries, &manifest.did);
     for service in wanted.iter().filter(|s| !done.contains(&s.name)) {
         options.check_abort()?;
@@ -162,8 +170,124 @@ async fn delete_remote(
         "node": manifest.node,
         "nodeDid": manifest.did,
         "footprint": footprint,
+        "backup": backup,
         "services": reports,
         "log": {"length": log.length, "head": log.head},
+    }))
+}
+
+/// The backup that covers this delete, as the report names it: an exported bundle the user keeps, or
+/// else a transferred bundle whose node, asked now, still holds at least the receipt's count in every
+/// collection (another device of the DID may have pushed another bundle there since, which replaces
+/// the node's data; someone may have deleted there). A node is asked once, about the newest bundle
+/// transferred there.
+/// `NOT_BACKED_UP` with each node's reason when none is confirmed.
+async fn confirm_backup(
+    inner: &std::rc::Rc<Inner>,
+    candidates: Vec<rights::Backup>,
+    options: &Options,
+) -> Result<Value> {
+    let log_json =
+        |log: &crate::core::bundle::LogCommitment| json!({"length": log.length, "head": log.head});
+    if let Some(export) = candidates
+        .iter()
+        .find(|b| matches!(b, rights::Backup::Export { .. }))
+    {
+        return Ok(json!({"kind": "export", "log": log_json(export.log())}));
+    }
+    // A node once, at the newest bundle transferred there (its import replaced any older one).
+    let mut newest: std::collections::BTreeMap<&str, &rights::Backup> =
+        std::collections::BTreeMap::new();
+    for backup in &candidates {
+        if let rights::Backup::Transfer { node_did, .. } = backup {
+            let held = newest.entry(node_did).or_insert(backup);
+            if backup.log().length > held.log().length {
+                *held = backup;
+            }
+        }
+    }
+    let mut reasons = Vec::new();
+    for backup in newest.into_values() {
+        let rights::Backup::Transfer {
+            log,
+            node,
+            node_did,
+            manifest,
+            counts,
+        } = backup
+        else {
+            continue;
+        };
+        options.check_abort()?;
+        let (Some(url), Some(counts)) = (manifest, counts) else {
+            reasons.push(format!(
+                "{}: its transfer was recorded without the node's address or counts; push there \
+                 again",
+                excerpt(node)
+            ));
+            continue;
+        };
+        match held_by(inner, url, node_did, counts, options).await {
+            Ok(None) => {
+                return Ok(json!({
+                    "kind": "transfer",
+                    "node": node,
+                    "nodeDid": node_did,
+                    "manifestUrl": url,
+                    "log": log_json(log),
+                }))
+            }
+            Ok(Some(reason)) => reasons.push(format!("{} {reason}", excerpt(node))),
+            Err(Error::Aborted) => return Err(Error::Aborted),
+            Err(e) => reasons.push(format!(
+                "{} could not be asked whether it still holds the backup ({}: {e})",
+                excerpt(node),
+                e.code()
+            )),
+        }
+    }
+    Err(Error::NotBackedUp(format!(
+        "no backup could be confirmed: {}. Push the vault there again, or sign and save a bundle, \
+         before deleting",
+        reasons.join("; ")
+    )))
+}
+
+/// Asks the node at `url` (which must still be `node_did`) for the DID's counts: `None` when it holds
+/// at least `counts` in every collection, else why not.
+async fn held_by(
+    inner: &std::rc::Rc<Inner>,
+    url: &str,
+    node_did: &str,
+    counts: &crate::core::receipt::SectionCounts,
+    options: &Options,
+) -> Result<Option<String>> {
+    let session = Session::open(
+        inner.clone(),
+        url,
+        options.signal.clone(),
+        options.timeout_ms,
+    )
+    .await?;
+    if session.manifest.did != node_did {
+        return Ok(Some(format!(
+            "now answers at {url} with another key ({})",
+            session.manifest.did
+        )));
+    }
+    let remote = node_counts(&session, &inner.did()?).await?;
+    let remote = rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))?;
+    let short = rights::shortfalls(counts, &remote);
+    Ok(short.first().map(|m| {
+        format!(
+            "now holds {} of the {} items of {}/{} the transfer left there ({} collections short): \
+             another device's push or a deletion there replaced the backup",
+            m.actual,
+            m.expected,
+            excerpt(&m.section),
+            excerpt(&m.collection),
+            short.len()
+        )
     }))
 }
 

@@ -263,7 +263,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         &counts,
     )?;
     // 4. Continuity, before anything is recorded: the node now holds exactly the bundle's counts. A
-    // transfer counts as a backup only with it (`rights::backups`).
+    // transfer counts as a backup only with it (`rights::backup_list`).
     options.progress(json!({"phase": "verify", "sessionId": id, "bytes": size, "total": size}));
     let remote = node_counts(&session, &did).await?;
     let remote_counts = rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))?;
@@ -271,13 +271,15 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
     let continuity = json!({"ok": mismatches.is_empty(), "mismatches": mismatches});
 
     // 5. The receipt recorded once, with its log entry, in one transaction. A receipt recorded before
-    // keeps the latest continuity check, whichever way it went (its log entry, which records the
-    // receipt, stays as it is).
+    // keeps the latest continuity check, whichever way it went, and the address the node was last
+    // pushed to (`deleteRemote` asks it there whether it still holds the bundle); its log entry, which
+    // records the receipt, stays as it is.
     let receipt_key = db::receipt_key::transfer(&manifest.did, &record.bundle_hash);
     let stored = json!({
         "kind": "transfer",
         "node": manifest.node,
         "node_did": manifest.did,
+        "manifest": url,
         "bundle_log": record.bundle_log,
         "receipt": receipt_value,
         "continuity": continuity,
@@ -287,7 +289,9 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
         inner.check_open()?;
         if let Some(text) = db::get(&inner.db, db::RECEIPTS, &receipt_key).await? {
             let before = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
-            if before.get("continuity") != stored.get("continuity") {
+            if before.get("continuity") != stored.get("continuity")
+                || before.get("manifest") != stored.get("manifest")
+            {
                 db::write(
                     &inner.db,
                     vec![Write::Put(

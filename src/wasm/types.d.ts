@@ -304,12 +304,23 @@ export interface ServiceDeleteReport {
   error?: { code: VaultErrorCode; message: string };
 }
 
+/** The backup a delete relied on (`DeleteReport.backup`). */
+export type DeleteBackup =
+  | { kind: "export"; log: LogHead }
+  | { kind: "transfer"; node: string; nodeDid: string; manifestUrl: string; log: LogHead };
+
 /** What `Vault.deleteRemote` did. */
 export interface DeleteReport {
   node: string;
   nodeDid: string;
   /** The footprint on the node before the delete. */
   footprint: RemoteCounts;
+  /**
+   * The backup the delete relied on: a bundle the user exported and keeps (`recordExport`), or a
+   * bundle transferred to another node that, asked at the time of the delete, still held at least
+   * the count of its transfer receipt in every collection.
+   */
+  backup: DeleteBackup;
   services: ServiceDeleteReport[];
   /** The log after the delete (a receipt entry per deleted service). */
   log: LogHead;

@@ -212,6 +212,38 @@ test("the target killed mid-push and restarted on its data: the push resumes and
   await context.close();
 });
 
+test("a backup node that cannot be asked covers no delete; once it answers again, the delete goes ahead", async () => {
+  const context = await newContext();
+  const { page, problems } = await openPage(context);
+  const name = "backup-down";
+  await page.evaluate(([n, p]) => window.openVault(n, p), [name, PASSPHRASE]);
+  await pull(page, name, nodes.sourceManifest);
+  const pushed = await page.evaluate(([n, m]) => window.vaults[n].push(m), [name, target.manifest]);
+  assert.equal(pushed.continuity.ok, true, JSON.stringify(pushed.continuity));
+  const held = await remote(page, name, nodes.sourceManifest);
+  const before = await page.evaluate((n) => window.vaults[n].digest(), name);
+
+  await target.kill("SIGKILL");
+  const refused = await page.evaluate(([n, m]) => window.vaults[n].deleteRemote(m).then(
+    () => ({ ok: true }), (e) => ({ code: e.code, message: e.message })), [name, nodes.sourceManifest]);
+  assert.equal(refused.code, "NOT_BACKED_UP", JSON.stringify(refused));
+  assert.match(refused.message, /could not be asked whether it still holds the backup \(NETWORK/);
+  assert.deepEqual(await remote(page, name, nodes.sourceManifest), held, "nothing deleted at the source");
+  assert.equal(await page.evaluate((n) => window.vaults[n].digest(), name), before, "the vault unchanged");
+
+  await target.restart();
+  const report = await page.evaluate(([n, m]) => window.vaults[n].deleteRemote(m), [name, nodes.sourceManifest]);
+  assert.deepEqual(report.backup, {
+    kind: "transfer", node: pushed.node, nodeDid: pushed.nodeDid, manifestUrl: target.manifest,
+    log: { length: pushed.log.length - 1, head: report.backup.log.head },
+  });
+  assert.ok(report.services.every((s) => s.status === "deleted"), JSON.stringify(report.services));
+  assert.deepEqual(await remote(page, name, nodes.sourceManifest), {}, "the source holds nothing");
+  // The only complaints are the browser's about the requests to the killed node.
+  for (const p of problems) assert.match(p, /^console: Failed to load resource: net::ERR_CONNECTION_REFUSED$/);
+  await context.close();
+});
+
 test("a push that fails on one chunk cancels its other upload at once; the next push completes", async () => {
   const context = await newContext();
   const { page, problems } = await openPage(context);

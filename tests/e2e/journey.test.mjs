@@ -283,6 +283,8 @@ test("delete from the source: the review, an explicit confirmation, the receipts
   }
   assert.equal(deleted, DEMO_ITEMS, JSON.stringify(receipts));
   assert.match(await text("#delete-message"), new RegExp(`deleted ${DEMO_ITEMS} items`));
+  // The journey saved and recorded the signed bundle: that covers the delete without asking the target.
+  assert.match(await text("#delete-message"), /the backup this relied on is the bundle you exported and keep\.$/);
   // The footprint now shows the node empty and the vault still full.
   await page.waitForFunction(() => /holds 0 about you/.test(document.querySelector("#footprint-summary").textContent));
   for (const [key, [l, r]] of Object.entries(await footprint())) {

@@ -17,6 +17,7 @@ import type {
   BundleItem,
   Counts,
   DataIntegrityProof,
+  DeleteBackup,
   DeleteRemoteOptions,
   DeleteReport,
   DeletionReceipt,
@@ -194,6 +195,10 @@ export async function everything(source: string, target: string, controller: Abo
   const status: "deleted" | "skipped" | "failed" | undefined = service?.status;
   const deletionReceipt: DeletionReceipt | undefined = service?.receipt;
   use(deleted.footprint, status, deletionReceipt?.request_hash, deletionReceipt?.deleted);
+  const relied: DeleteBackup = deleted.backup;
+  const backupNode: string | undefined = relied.kind === "transfer" ? relied.manifestUrl : undefined;
+  const backupLog: LogHead = relied.log;
+  use(backupNode, backupLog);
 
   // Test helpers that are part of the surface
   const digest: string = await vault.digest();
