@@ -473,9 +473,11 @@ async fn pull_service(
             commit.await?;
         } else {
             let next_url = page_url(Some(&next_cursor));
-            let next = session.call_text("GET", &next_url, Body::None);
-            let (committed, next) = futures_util::future::join(commit, next).await;
-            committed?;
+            let next =
+                async { Ok::<_, Error>(session.call_text("GET", &next_url, Body::None).await) };
+            // A failed commit ends the service at once: the request for the next page is dropped,
+            // which cancels it, rather than awaited (up to its timeout) for a page nobody will read.
+            let ((), next) = futures_util::future::try_join(commit, next).await?;
             prefetched = Some(next);
         }
         pages += 1;
