@@ -16,9 +16,11 @@ pub const PUBLIC_KEY_LEN: usize = 32;
 /// Length of an Ed25519 signature in bytes.
 pub const SIGNATURE_LEN: usize = 64;
 
-/// An Ed25519 key pair.
+/// An Ed25519 key pair. The signing key lives on the heap, so that moving a `Keypair` (into a
+/// result, an async function's state, the vault's state) moves a pointer and leaves no copy of the
+/// secret behind: only that one place holds it, and it is wiped when the key is dropped.
 pub struct Keypair {
-    signing: SigningKey,
+    signing: Box<SigningKey>,
 }
 
 impl Keypair {
@@ -32,7 +34,7 @@ impl Keypair {
     /// The key pair of a 32-byte seed (RFC 8032 secret key).
     pub fn from_seed(seed: &[u8; SEED_LEN]) -> Self {
         Keypair {
-            signing: SigningKey::from_bytes(seed),
+            signing: Box::new(SigningKey::from_bytes(seed)),
         }
     }
 

@@ -320,7 +320,7 @@ impl Drop for Wiped {
 #[derive(Debug)]
 pub enum Backup {
     /// The vault's sealed format: open it with the passphrase.
-    Sealed(SealedKey),
+    Sealed(Box<SealedKey>),
     /// The platform's plain key file: seal it at once.
     Plain(Keypair),
 }
@@ -334,7 +334,7 @@ pub fn parse_backup(text: &str) -> Result<Backup> {
     if value.0.get("format").is_some() {
         // The sealed format holds no secret in the clear.
         return SealedKey::from_value(std::mem::take(&mut value.0), KdfParams::MINIMUM)
-            .map(Backup::Sealed);
+            .map(|sealed| Backup::Sealed(Box::new(sealed)));
     }
     let top = value
         .0

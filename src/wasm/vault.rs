@@ -206,10 +206,13 @@ impl Vault {
     /// Locks the vault: the key is wiped from memory.
     #[wasm_bindgen(js_name = lock)]
     pub fn lock(&self) {
-        let mut state = self.inner.state.borrow_mut();
-        // Dropping the key zeroizes it.
-        state.key = None;
-        state.locks += 1;
+        {
+            let mut state = self.inner.state.borrow_mut();
+            // Dropping the key zeroizes it.
+            state.key = None;
+            state.locks += 1;
+        }
+        scrub_stack();
     }
 
     /// An encrypted, versioned backup of the key (JSON text), sealed with `passphrase`.
@@ -331,10 +334,13 @@ impl Vault {
     /// Closes the database; the object is unusable afterwards.
     #[wasm_bindgen(js_name = close)]
     pub fn close(&self) {
-        let mut state = self.inner.state.borrow_mut();
-        state.key = None;
-        state.closed = true;
+        {
+            let mut state = self.inner.state.borrow_mut();
+            state.key = None;
+            state.closed = true;
+        }
         self.inner.db.close();
+        scrub_stack();
     }
 
     /// Deletes a vault's database and everything in it. Close open vaults of that name first.
@@ -425,6 +431,22 @@ fn whole_option(
     super::pull::whole_number(&value, min, max).ok_or_else(|| {
         Error::InvalidArgument(format!("{name} must be a whole number from {min} up"))
     })
+}
+
+/// How much of the stack [`scrub_stack`] overwrites: far more than the deepest frames of the key's
+/// code (signing, sealing, opening), which start near the top of the stack, as every call from
+/// JavaScript does.
+const SCRUB_BYTES: usize = 64 * 1024;
+
+/// Overwrites with zeros the stack below the caller's frame. The key's code leaves copies of the seed
+/// in stack frames it has returned from (temporaries of the signing key as it is built, the SHA-512
+/// state that expands it), which wasm keeps in linear memory until another call reuses the space;
+/// `lock()` and `close()` clear them, so that no copy of the secret outlives them.
+#[inline(never)]
+fn scrub_stack() {
+    let mut area = [0u8; SCRUB_BYTES];
+    zeroize::Zeroize::zeroize(&mut area[..]);
+    std::hint::black_box(&area);
 }
 
 fn check_passphrase(passphrase: &str) -> Result<()> {

@@ -2,7 +2,8 @@
 // of a pull, a push and a delete; the target node killed mid-push and restarted; two tabs of one vault
 // pulling at once; a commit that would overwrite another; an import the browser refuses part way; the
 // storage quota exhausted. Each ends with the store checked whole: local counts against the node's, no
-// item twice, the log chain recomputed link by link, and the signed bundle's log commitment.
+// item twice, the log chain recomputed link by link, and the signed bundle's log commitment. Also: a
+// backup node that does not answer when a delete asks it, and secrets left in the wasm memory.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -241,6 +242,55 @@ test("a backup node that cannot be asked covers no delete; once it answers again
   assert.deepEqual(await remote(page, name, nodes.sourceManifest), {}, "the source holds nothing");
   // The only complaints are the browser's about the requests to the killed node.
   for (const p of problems) assert.match(p, /^console: Failed to load resource: net::ERR_CONNECTION_REFUSED$/);
+  await context.close();
+});
+
+test("no secret stays in wasm memory: a passphrase (nor its ASCII part), a private key once locked", async () => {
+  const context = await newContext();
+  const { page, problems } = await openPage(context);
+  // The part before the first non-ASCII character is what a string argument's copy into wasm memory
+  // would leave behind when the copy grows to make room for the rest.
+  const marker = "harbour-lanterns-7QX4-glowing";
+  const passphrase = `${marker} café ☕ nights`;
+  const counts = await page.evaluate(async ([m, p]) => {
+    const seen = {};
+    const vault = await window.bv.Vault.open("secret-copies");
+    await vault.createKey(p);
+    seen.createKey = window.inMemory(m);
+    vault.lock();
+    await vault.unlock(p);
+    seen.unlock = window.inMemory(m);
+    const backup = await vault.exportKey(p);
+    seen.exportKey = window.inMemory(m);
+    const other = await window.bv.Vault.open("secret-copies-restored");
+    await other.importKey(backup, p);
+    seen.importKey = window.inMemory(m);
+    return seen;
+  }, [marker, passphrase]);
+  assert.deepEqual(counts, { createKey: 0, unlock: 0, exportKey: 0, importKey: 0 });
+
+  // A plain key file's private key: in memory while the vault is unlocked (which shows the scan finds
+  // it), in no form once it is locked, nor after the vault is closed.
+  const key = await page.evaluate(async (p) => {
+    const seed = crypto.getRandomValues(new Uint8Array(32));
+    const hex = [...seed].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const seen = {};
+    const vault = await window.bv.Vault.open("secret-copies-plain");
+    await vault.importKey(JSON.stringify({ privateKey: hex }), p);
+    seen.unlocked = window.inMemory(seed) > 0;
+    // Signing expands the seed (SHA-512): neither half of that may stay either.
+    await vault.signBytes();
+    const expanded = new Uint8Array(await crypto.subtle.digest("SHA-512", seed));
+    vault.lock();
+    seen.locked = [window.inMemory(seed), window.inMemory(hex), window.inMemory(hex.toUpperCase())];
+    seen.expanded = [window.inMemory(expanded.subarray(0, 32)), window.inMemory(expanded.subarray(32))];
+    await vault.unlock(p);
+    vault.close();
+    seen.closed = [window.inMemory(seed), window.inMemory(hex)];
+    return seen;
+  }, passphrase);
+  assert.deepEqual(key, { unlocked: true, locked: [0, 0, 0], expanded: [0, 0], closed: [0, 0] });
+  assert.deepEqual(problems, []);
   await context.close();
 });
 

@@ -1,6 +1,6 @@
 // The page of tests/e2e/faults.test.mjs: the package from /pkg/ and helpers that read a vault back whole.
 import init, * as bv from "/pkg/bundle_vault.js";
-await init();
+const wasm = await init();
 const GENESIS = "0".repeat(64);
 const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 const sha256 = async (text) => hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -8,6 +8,18 @@ const drop0 = (counts) => Object.fromEntries(Object.entries(counts)
   .map(([section, c]) => [section, Object.fromEntries(Object.entries(c).filter(([, n]) => n > 0))])
   .filter(([, c]) => Object.keys(c).length > 0));
 window.bv = bv;
+/** How many times `text` (its UTF-8 bytes) or the bytes themselves occur in the vault's wasm memory. */
+window.inMemory = (text) => {
+  const needle = typeof text === "string" ? new TextEncoder().encode(text) : text;
+  const memory = new Uint8Array(wasm.memory.buffer);
+  let found = 0;
+  for (let at = memory.indexOf(needle[0]); at !== -1; at = memory.indexOf(needle[0], at + 1)) {
+    let i = 1;
+    while (i < needle.length && memory[at + i] === needle[i]) i++;
+    if (i === needle.length) found++;
+  }
+  return found;
+};
 window.vaults = {};
 /** Opens (and unlocks, or gives a key to) the vault of this name. */
 window.openVault = async (name, passphrase) => {
