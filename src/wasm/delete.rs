@@ -7,9 +7,9 @@
 //! counts), still holds at least the receipt's count in every collection, as another device of the DID
 //! may have pushed another bundle there since, which replaces the node's data. And for every service
 //! to delete, the vault has pulled it from this node and the node has no change since (an export page
-//! from the saved cursor is empty). Then each service gets a fresh signed delete request; its receipt is verified against the
-//! request and the node key and recorded with a log entry in one transaction. A service whose receipt
-//! is in the log after the last data change is not asked again.
+//! from the saved cursor is empty). Then each service gets a fresh signed delete request; its receipt
+//! is verified against the request and the node key and recorded with a log entry in one transaction.
+//! A service whose receipt is in the log after the last data change is not asked again.
 //!
 //! A request whose answer never arrived (a reload, a crash or a broken connection while the node
 //! deleted) is remembered: before each request the vault writes a *pending* record with the signed
@@ -30,7 +30,9 @@ use wasm_bindgen::prelude::*;
 use super::db::{self, Write};
 use super::http::{Body, HttpError};
 use super::json as jsv;
-use super::pull::{node_counts, now_unix, query, Options, Session, PAGE_LIMIT};
+use super::pull::{
+    node_counts, node_section_counts, now_unix, query, Options, Session, PAGE_LIMIT,
+};
 use super::push::DeleteRemoteOptions;
 use super::vault::{apply, begin_write, entries_commit_writes, promise_of, read_log, Inner, Vault};
 use crate::core::error::excerpt;
@@ -69,13 +71,7 @@ async fn delete_remote(
     url: &str,
     options: &Options,
 ) -> Result<JsValue> {
-    let session = Session::open(
-        inner.clone(),
-        url,
-        options.signal.clone(),
-        options.timeout_ms,
-    )
-    .await?;
+    let session = Session::with_options(inner.clone(), url, options).await?;
     let did = inner.did()?;
     let manifest = session.manifest.clone();
     let wanted: Vec<Service> = match &options.services {
@@ -262,21 +258,14 @@ async fn held_by(
     counts: &crate::core::receipt::SectionCounts,
     options: &Options,
 ) -> Result<Option<String>> {
-    let session = Session::open(
-        inner.clone(),
-        url,
-        options.signal.clone(),
-        options.timeout_ms,
-    )
-    .await?;
+    let session = Session::with_options(inner.clone(), url, options).await?;
     if session.manifest.did != node_did {
         return Ok(Some(format!(
             "now answers at {url} with another key ({})",
             session.manifest.did
         )));
     }
-    let remote = node_counts(&session, &inner.did()?).await?;
-    let remote = rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))?;
+    let remote = node_section_counts(&session, &inner.did()?).await?;
     let short = rights::shortfalls(counts, &remote);
     Ok(short.first().map(|m| {
         format!(

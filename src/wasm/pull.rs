@@ -144,6 +144,21 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// [`Session::open`] with the `signal` and `timeoutMs` of an operation's options.
+    pub async fn with_options(
+        inner: Rc<Inner>,
+        manifest_url: &str,
+        options: &Options,
+    ) -> Result<Session> {
+        Session::open(
+            inner,
+            manifest_url,
+            options.signal.clone(),
+            options.timeout_ms,
+        )
+        .await
+    }
+
     /// Reads the manifest and authenticates; every request of the session fails with `NETWORK` after
     /// `timeout_ms`.
     pub async fn open(
@@ -301,6 +316,15 @@ pub(crate) fn query(value: &str) -> String {
 
 pub(crate) fn now_unix() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// The owner's counts on the session's node summed by section and collection ([`node_counts`]).
+pub(crate) async fn node_section_counts(
+    session: &Session,
+    did: &str,
+) -> Result<crate::core::receipt::SectionCounts> {
+    let remote = node_counts(session, did).await?;
+    rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))
 }
 
 /// The owner's counts on the session's node, by section and collection (`countForDid` of every service).
@@ -520,13 +544,7 @@ impl Vault {
             let options = Options::read(options.map(JsValue::from))?;
             // Another tab's pull (or push, delete, import) of this vault ends first.
             let _lock = begin_write(&inner, options.signal.as_ref()).await?;
-            let session = Session::open(
-                inner.clone(),
-                &manifest_url,
-                options.signal.clone(),
-                options.timeout_ms,
-            )
-            .await?;
+            let session = Session::with_options(inner.clone(), &manifest_url, &options).await?;
             let wanted: Vec<Service> = match &options.services {
                 Some(names) => names
                     .iter()

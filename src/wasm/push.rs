@@ -19,7 +19,7 @@ use super::db::{self, Write};
 use super::digest;
 use super::http::Body;
 use super::json as jsv;
-use super::pull::{node_counts, now_unix, Options, Session};
+use super::pull::{node_section_counts, now_unix, Options, Session};
 use super::vault::{
     apply, begin_write, entries_commit_writes, promise_of, read_log, sign_bundle, Inner, Vault,
 };
@@ -94,13 +94,7 @@ async fn bundle_bytes(
 }
 
 async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Result<JsValue> {
-    let session = Session::open(
-        inner.clone(),
-        url,
-        options.signal.clone(),
-        options.timeout_ms,
-    )
-    .await?;
+    let session = Session::with_options(inner.clone(), url, options).await?;
     let did = inner.did()?;
     let manifest = session.manifest.clone();
     let record_key = JsValue::from_str(&format!("push {}", manifest.did));
@@ -265,8 +259,7 @@ async fn push(inner: &std::rc::Rc<Inner>, url: &str, options: &Options) -> Resul
     // 4. Continuity, before anything is recorded: the node now holds exactly the bundle's counts. A
     // transfer counts as a backup only with it (`rights::backup_list`).
     options.progress(json!({"phase": "verify", "sessionId": id, "bytes": size, "total": size}));
-    let remote = node_counts(&session, &did).await?;
-    let remote_counts = rights::counts_by_section(remote.iter().map(|(_, s, c)| (s.as_str(), c)))?;
+    let remote_counts = node_section_counts(&session, &did).await?;
     let mismatches = rights::compare_counts(&counts, &remote_counts);
     let continuity = json!({"ok": mismatches.is_empty(), "mismatches": mismatches});
 
